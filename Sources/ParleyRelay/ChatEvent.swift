@@ -1,0 +1,167 @@
+import Foundation
+
+/// The payload a client SENDs to `/app/chat.sendMessage` (the original Spring app's `ChatMessage`).
+///
+/// `senderId` is accepted so that payloads from the original app's clients still decode, but the broker
+/// never trusts it: the sender is always the authenticated principal.
+public struct ChatMessage: Codable, Sendable, Equatable {
+    /// The room the message belongs to. Required.
+    public var roomId: String
+    /// The account id of the receiver of a 1:1 message; `nil` for a room broadcast.
+    public var receiverId: String?
+    /// The message text.
+    public var content: String
+    /// The original app's message type (`TALK`, `ENTER`, …); free-form, defaults to `TALK`.
+    public var messageType: String
+    /// Whatever sender the client claimed; compared with the principal by the broker.
+    public var senderId: String?
+
+    /// Creates a message.
+    public init(roomId: String, receiverId: String? = nil, content: String, messageType: String = "TALK", senderId: String? = nil) {
+        self.roomId = roomId
+        self.receiverId = receiverId
+        self.content = content
+        self.messageType = messageType
+        self.senderId = senderId
+    }
+
+    private enum CodingKeys: String, CodingKey { case roomId, receiverId, content, messageType, senderId }
+
+    /// Decodes ids given as JSON strings or numbers (the original app used numeric ids).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        roomId = try c.decodeFlexibleID(.roomId)
+        receiverId = try c.decodeFlexibleIDIfPresent(.receiverId)
+        content = try c.decode(String.self, forKey: .content)
+        messageType = try c.decodeIfPresent(String.self, forKey: .messageType) ?? "TALK"
+        senderId = try c.decodeFlexibleIDIfPresent(.senderId)
+    }
+}
+
+/// A chat event as relayed between nodes and delivered to clients (the original app's Kafka value).
+public struct ChatEvent: Codable, Sendable, Equatable {
+    /// Unique id, used to drop duplicates after a relay redelivers.
+    public var messageId: String
+    /// The room; also the Kafka partition key.
+    public var roomId: String
+    /// The authenticated principal that sent the message.
+    public var senderId: String
+    /// The receiver of a 1:1 message; `nil` for a room broadcast.
+    public var receiverId: String?
+    /// The message text.
+    public var content: String
+    /// The original app's message type.
+    public var messageType: String
+    /// When the server accepted the message, ISO 8601 UTC with milliseconds.
+    public var timestamp: String
+
+    /// Creates an event.
+    public init(
+        messageId: String, roomId: String, senderId: String, receiverId: String?, content: String,
+        messageType: String, timestamp: String
+    ) {
+        self.messageId = messageId
+        self.roomId = roomId
+        self.senderId = senderId
+        self.receiverId = receiverId
+        self.content = content
+        self.messageType = messageType
+        self.timestamp = timestamp
+    }
+
+    /// Builds the event for `message` sent by `principal`, with a fresh id and the current time.
+    public init(accepting message: ChatMessage, from principal: String, now: Date = Date()) {
+        self.init(
+            messageId: UUID().uuidString.lowercased(), roomId: message.roomId, senderId: principal,
+            receiverId: message.receiverId, content: message.content, messageType: message.messageType,
+            timestamp: ChatEvent.formatTimestamp(now))
+    }
+
+    /// The room topic a broadcast is delivered on, in Spring's dialect.
+    public var roomTopic: String { "/topic/rooms.\(roomId)" }
+
+    /// Formats `date` as ISO 8601 UTC with milliseconds (`2026-11-25T10:30:00.123Z`).
+    public static func formatTimestamp(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+
+    /// The event as compact JSON with the original app's field names, in a fixed order.
+    ///
+    /// Hand-written because this runs once per relayed message on the hot path.
+    public var jsonBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + content.utf8.count)
+        out.append(contentsOf: #"{"messageId":"#.utf8)
+        appendJSONString(messageId, to: &out)
+        out.append(contentsOf: #","roomId":"#.utf8)
+        appendJSONString(roomId, to: &out)
+        out.append(contentsOf: #","senderId":"#.utf8)
+        appendJSONString(senderId, to: &out)
+        out.append(contentsOf: #","receiverId":"#.utf8)
+        if let receiverId { appendJSONString(receiverId, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        out.append(contentsOf: #","content":"#.utf8)
+        appendJSONString(content, to: &out)
+        out.append(contentsOf: #","messageType":"#.utf8)
+        appendJSONString(messageType, to: &out)
+        out.append(contentsOf: #","timestamp":"#.utf8)
+        appendJSONString(timestamp, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Decodes an event from JSON (ids may be strings or numbers).
+    public static func decode(json: some Collection<UInt8>) throws -> ChatEvent {
+        try JSONDecoder().decode(ChatEvent.self, from: Data(json))
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case messageId, roomId, senderId, receiverId, content, messageType, timestamp
+    }
+
+    /// Decodes ids given as JSON strings or numbers.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        messageId = try c.decode(String.self, forKey: .messageId)
+        roomId = try c.decodeFlexibleID(.roomId)
+        senderId = try c.decodeFlexibleID(.senderId)
+        receiverId = try c.decodeFlexibleIDIfPresent(.receiverId)
+        content = try c.decode(String.self, forKey: .content)
+        messageType = try c.decode(String.self, forKey: .messageType)
+        timestamp = try c.decode(String.self, forKey: .timestamp)
+    }
+}
+
+/// Appends `string` as a JSON string literal (RFC 8259 escaping).
+public func appendJSONString(_ string: String, to out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    for byte in string.utf8 {
+        switch byte {
+        case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+        case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+        case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+        case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+        case 0..<0x20:
+            let hex = Array("0123456789abcdef".utf8)
+            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0xF)])
+        default: out.append(byte)
+        }
+    }
+    out.append(UInt8(ascii: "\""))
+}
+
+extension KeyedDecodingContainer {
+    fileprivate func decodeFlexibleID(_ key: Key) throws -> String {
+        if let s = try? decode(String.self, forKey: key) { return s }
+        if let n = try? decode(Int64.self, forKey: key) { return String(n) }
+        throw DecodingError.typeMismatch(
+            String.self, .init(codingPath: codingPath + [key], debugDescription: "\(key.stringValue) must be a string or an integer"))
+    }
+
+    fileprivate func decodeFlexibleIDIfPresent(_ key: Key) throws -> String? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        return try decodeFlexibleID(key)
+    }
+}
