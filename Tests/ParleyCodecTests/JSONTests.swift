@@ -20,6 +20,11 @@ import Testing
         let binaryText = StompJSON.string(for: .frame(StompFrame(.message, body: binary)))
         #expect(binaryText.contains(#""bodyBase64":"/wBB""#))
         #expect(StompJSON.string(for: .heartBeat) == #"{"heartBeat":true}"#)
+        let ordered = StompJSON.string(for: .frame(StompFrame(.send, headers: ["d": "\u{1}\"\\/"], body: "x")))
+        #expect(ordered == #"{"command":"SEND","headers":[["d","\u0001\"\\/"]],"body":"x"}"#)
+        let pretty = StompJSON.string(for: .frame(StompFrame(.send, headers: ["d": "q"], body: "x")), pretty: true)
+        #expect(pretty == "{\n  \"command\": \"SEND\",\n  \"headers\": [\n    [\"d\", \"q\"]\n  ],\n  \"body\": \"x\"\n}")
+        #expect(try StompJSON.items(from: Data(pretty.utf8)).count == 1)
     }
 
     @Test func readsArraysAndLines() throws {
