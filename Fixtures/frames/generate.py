@@ -259,6 +259,20 @@ case("limit-command-exceeded", "MESSAGE\n\n\0", [], "MESSAGE is longer than 4 by
 case("limit-command-default-exceeded", "X" * 33 + "\n\n\0", [], "33-byte command line over the default 32.", error="commandTooLong")
 case("limit-command-streaming", "X" * 100, [], "Rejected before the command line ends.", error="commandTooLong")
 
+# Several limits broken at once: the one a byte-by-byte reader hits first wins, whatever the chunking.
+case("limit-body-before-frame", "SEND\n\n" + "b" * 20 + "\0", [],
+     "The body limit is crossed at byte 6 of the body, long before the frame limit.", error="bodyTooLarge",
+     limits={"maxBodySize": 5, "maxFrameSize": 100})
+case("limit-frame-before-body", "SEND\n\n" + "b" * 60 + "\0", [],
+     "The frame limit (20) is crossed at body byte 14, before the body limit (50).", error="frameTooLarge",
+     limits={"maxBodySize": 50, "maxFrameSize": 20})
+case("limit-frame-before-header-line", "SEND\nx:" + "v" * 38 + "\n\n\0", [],
+     "The frame limit is crossed inside the header line before the line limit.", error="frameTooLarge",
+     limits={"maxFrameSize": 20, "maxHeaderLineLength": 30})
+case("limit-header-line-before-frame", "SEND\nx:" + "v" * 38 + "\n\n\0", [],
+     "The line limit is crossed before the frame limit.", error="headerLineTooLong",
+     limits={"maxFrameSize": 100, "maxHeaderLineLength": 8})
+
 # Incomplete input
 case("incomplete-command", "SEN", [], "Truncated command line: waiting.", incomplete=True)
 case("incomplete-headers", "SEND\ndestination:/q\n", [], "No blank line yet: waiting.", incomplete=True)
