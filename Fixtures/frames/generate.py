@@ -118,6 +118,9 @@ case("header-repeated-content-length-second-invalid-ignored", "SEND\ncontent-len
 case("header-without-colon", "SEND\ndestination\n\n\0", [], "A header line needs a colon.", error="malformedHeader")
 case("header-empty-name", "SEND\n:value\n\n\0", [], "A header name must not be empty.", error="malformedHeader")
 case("header-bare-cr-in-value", "SEND\nfoo:a\rb\n\n\0", [], "A CR not followed by LF may not appear in a header line.", error="malformedHeader")
+case("header-nul-rejected", b"SEND\nx:a\0b\n\n\0", [], "A NUL inside a header line is rejected (see README).", error="malformedHeader")
+case("frame-without-blank-line", "DISCONNECT\nreceipt:1\0SEND\ndestination:/q\n\nx\0", [],
+     "A frame that lost its blank line would swallow the next one; the NUL in the header line stops it.", error="malformedHeader")
 case("header-utf8", "SEND\nx-name:héllo ✓ 日本\nx-ü:1\n\n\0", [F("SEND", [("x-name", "héllo ✓ 日本"), ("x-ü", "1")])],
      "Headers are UTF-8.")
 case("header-invalid-utf8", b"SEND\nx-name:\xff\xfe\n\n\0", [], "Header bytes must be valid UTF-8.", error="invalidUTF8")

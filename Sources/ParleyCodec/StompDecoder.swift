@@ -172,10 +172,15 @@ public struct StompDecoder: Sendable {
         // Branch-free summary of the line (the compiler vectorises it); most lines need none of the slow paths.
         var summary: UInt8 = 0
         for byte in line {
-            summary |= (byte & 0x80) | (byte == Self.backslash ? 1 : 0) | (byte == Self.cr ? 2 : 0)
+            summary |= (byte & 0x80) | (byte == Self.backslash ? 1 : 0) | (byte == Self.cr ? 2 : 0) | (byte == 0 ? 4 : 0)
         }
         if summary & 2 != 0 {
             return .init(.malformedHeader, "bare carriage return in a header line")
+        }
+        if summary & 4 != 0 {
+            // The grammar would allow it, but a NUL in a header almost always means a frame that lost its blank line
+            // and swallowed the next frame; rejecting it turns silent corruption into an error.
+            return .init(.malformedHeader, "NUL in a header line (missing blank line before the body?)")
         }
         let hasBackslash = summary & 1 != 0
         let hasNonASCII = summary & 0x80 != 0
