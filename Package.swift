@@ -48,6 +48,52 @@ let accountTargets: [Target] = [
         ],
         swiftSettings: strict
     ),
+    .target(
+        name: "ParleyAccounts",
+        dependencies: [
+            "ParleyAuth",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyAccountsTests",
+        dependencies: [
+            "ParleyAccounts",
+            "ParleyAuth",
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyApp",
+        dependencies: [
+            "ParleyAccounts",
+            "ParleyAuth",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyAppTests",
+        dependencies: [
+            "ParleyApp",
+            "ParleyAccounts",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strict
+    ),
 ]
 
 // MARK: - Broker + transports (issue 4)
@@ -76,6 +122,8 @@ let package = Package(
     products: [
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
         .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
+        .library(name: "ParleyAccounts", targets: ["ParleyAccounts"]),
+        .library(name: "ParleyApp", targets: ["ParleyApp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
