@@ -27,7 +27,28 @@ let relayTargets: [Target] = [
 
 // MARK: - Codec (issue 2)
 
-let codecTargets: [Target] = []
+let codecTargets: [Target] = [
+    .target(
+        name: "ParleyCodec",
+        dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyCodecJSON",
+        dependencies: ["ParleyCodec", .product(name: "NIOCore", package: "swift-nio")],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyCodecTests",
+        dependencies: [
+            "ParleyCodec",
+            "ParleyCodecJSON",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Auth + accounts (issue 3)
 
@@ -114,7 +135,31 @@ let conformanceTargets: [Target] = []
 
 // MARK: - Executables (CLI `parley`, benchmarks `parley-bench`)
 
-let executableTargets: [Target] = []
+let executableTargets: [Target] = [
+    .executableTarget(
+        name: "parley",
+        dependencies: [
+            "ParleyCodec",
+            "ParleyCodecJSON",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .executableTarget(
+        name: "parley-bench",
+        dependencies: [
+            "ParleyCodec",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyCLITests",
+        dependencies: ["parley", "ParleyCodec", "ParleyCodecJSON"],
+        swiftSettings: strict
+    ),
+]
 
 let package = Package(
     name: "Parley",
@@ -124,6 +169,10 @@ let package = Package(
         .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
         .library(name: "ParleyAccounts", targets: ["ParleyAccounts"]),
         .library(name: "ParleyApp", targets: ["ParleyApp"]),
+        .library(name: "ParleyCodec", targets: ["ParleyCodec"]),
+        .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
+        .executable(name: "parley", targets: ["parley"]),
+        .executable(name: "parley-bench", targets: ["parley-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
