@@ -52,7 +52,70 @@ let codecTargets: [Target] = [
 
 // MARK: - Auth + accounts (issue 3)
 
-let accountTargets: [Target] = []
+let accountTargets: [Target] = [
+    .target(
+        name: "ParleyAuth",
+        dependencies: [
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyAuthTests",
+        dependencies: [
+            "ParleyAuth",
+            .product(name: "JWTKit", package: "jwt-kit"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyAccounts",
+        dependencies: [
+            "ParleyAuth",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyAccountsTests",
+        dependencies: [
+            "ParleyAccounts",
+            "ParleyAuth",
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyApp",
+        dependencies: [
+            "ParleyAccounts",
+            "ParleyAuth",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyAppTests",
+        dependencies: [
+            "ParleyApp",
+            "ParleyAccounts",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Broker + transports (issue 4)
 
@@ -103,6 +166,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
+        .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
+        .library(name: "ParleyAccounts", targets: ["ParleyAccounts"]),
+        .library(name: "ParleyApp", targets: ["ParleyApp"]),
         .library(name: "ParleyCodec", targets: ["ParleyCodec"]),
         .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
         .executable(name: "parley", targets: ["parley"]),

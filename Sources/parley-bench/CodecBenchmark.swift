@@ -40,7 +40,7 @@ enum CodecBenchmark {
             body: ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10))
     }
 
-    /// `codec [--seconds S] [--case decode-small|encode-small|decode-large|encode-large]`: prints frames/s and MB/s for each case.
+    /// `codec [--seconds S] [--case decode-small|decode-small-chunked|encode-small|decode-large|encode-large]`: prints frames/s and MB/s for each case.
     static func run(_ arguments: [String]) -> Int32 {
         var seconds = 1.0
         if let index = arguments.firstIndex(of: "--seconds"), index + 1 < arguments.count, let value = Double(arguments[index + 1]) {
@@ -54,6 +54,7 @@ enum CodecBenchmark {
         print("small MESSAGE: \(StompEncoder.encode(small).readableBytes) bytes on the wire")
         let cases: [(name: String, label: String, run: () -> Result)] = [
             ("decode-small", "decode small MESSAGE", { measureDecode(small, seconds: seconds) }),
+            ("decode-small-chunked", "decode small, 100 B reads", { measureDecode(small, seconds: seconds, readSize: 100) }),
             ("encode-small", "encode small MESSAGE", { measureEncode(small, seconds: seconds) }),
             ("decode-large", "decode 64 KiB SEND*", { measureDecode(large, seconds: seconds) }),
             ("encode-large", "encode 64 KiB SEND", { measureEncode(large, seconds: seconds) }),
@@ -81,7 +82,7 @@ enum CodecBenchmark {
         let framesPerSecond = Double(result.frames) / seconds
         let megabytesPerSecond = Double(result.bytes) / seconds / 1_000_000
         print(
-            "\(label + String(repeating: " ", count: max(0, 22 - label.count))) \(format(framesPerSecond)) frames/s  \(format(megabytesPerSecond)) MB/s  (CPU \(String(Int(result.cpuSeconds * 1000))) ms, wall \(String(Int(result.wallSeconds * 1000))) ms)")
+            "\(label + String(repeating: " ", count: max(0, 26 - label.count))) \(format(framesPerSecond)) frames/s  \(format(megabytesPerSecond)) MB/s  (CPU \(String(Int(result.cpuSeconds * 1000))) ms, wall \(String(Int(result.wallSeconds * 1000))) ms)")
     }
 
     static func format(_ value: Double) -> String {
@@ -95,8 +96,10 @@ enum CodecBenchmark {
         return String(repeating: " ", count: max(0, 12 - digits.count)) + digits
     }
 
-    /// Decodes a pre-encoded batch of frames over and over with one decoder, as a connection would.
-    static func measureDecode(_ frame: StompFrame, seconds: Double) -> Result {
+    /// Decodes a pre-encoded batch of frames over and over with one decoder, as a connection would. With
+    /// `readSize`, the bytes arrive in reads of that size appended to a cumulation buffer, as NIO's
+    /// ByteToMessageHandler delivers them, so frames are split across reads.
+    static func measureDecode(_ frame: StompFrame, seconds: Double, readSize: Int? = nil) -> Result {
         let frameBytes = StompEncoder.encode(frame).readableBytes
         let perBatch = max(1, (1 << 20) / frameBytes)
         var batch = ByteBuffer()
@@ -107,12 +110,25 @@ enum CodecBenchmark {
         let clock = ContinuousClock()
         let start = clock.now
         let cpuStart = ThreadCPUClock.now()
+        var cumulation = ByteBuffer()
         repeat {
             var input = batch
             do {
-                while let decoded = try decoder.next(from: &input) {
-                    if case .frame(let frame) = decoded { checksum &+= frame.headers.count &+ frame.body.readableBytes }
-                    frames += 1
+                if let readSize {
+                    while input.readableBytes > 0 {
+                        var read = input.readSlice(length: min(readSize, input.readableBytes))!
+                        cumulation.writeBuffer(&read)
+                        while let decoded = try decoder.next(from: &cumulation) {
+                            if case .frame(let frame) = decoded { checksum &+= frame.headers.count &+ frame.body.readableBytes }
+                            frames += 1
+                        }
+                        if cumulation.readerIndex > 4096 { cumulation.discardReadBytes() }
+                    }
+                } else {
+                    while let decoded = try decoder.next(from: &input) {
+                        if case .frame(let frame) = decoded { checksum &+= frame.headers.count &+ frame.body.readableBytes }
+                        frames += 1
+                    }
                 }
             } catch {
                 fatalError("benchmark input failed to decode: \(error)")
