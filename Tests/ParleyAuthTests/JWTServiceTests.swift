@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JWTKit
 import Testing
@@ -74,6 +75,20 @@ struct JWTServiceTests {
         let service = await JWTService(secret: Self.secret)
         let token = try await other.issue(.access, subject: "1").token
         await #expect(throws: TokenError.badSignature) { try await service.verify(token, as: .access) }
+    }
+
+    @Test("the precomputed-pad HMAC equals swift-crypto's HMAC for short, block-size and long keys")
+    func hmacMatchesCrypto() {
+        for keyLength in [1, 32, 63, 64, 65, 86, 200] {
+            let key = SymmetricKey(data: (0..<keyLength).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })
+            let verifier = HS256Verifier(key: key, maximumTokenBytes: 8192)
+            for messageLength in [0, 1, 55, 64, 300] {
+                let message = (0..<messageLength).map { UInt8(truncatingIfNeeded: $0) }
+                let ours = message.withUnsafeBytes { Array(verifier.authenticationCode(for: $0)) }
+                let reference = Array(HMAC<SHA256>.authenticationCode(for: message, using: key))
+                #expect(ours == reference, "key \(keyLength) bytes, message \(messageLength) bytes")
+            }
+        }
     }
 
     @Test("strict base64url round trips and rejects non-canonical text")
