@@ -75,9 +75,17 @@ struct HS256Verifier: Sendable {
         }
 
         guard !signatureSegment.isEmpty else { throw .missingSignature }
-        guard let signature = Base64URL.decode(signatureSegment) else { throw .badBase64("signature") }
         let expected = authenticationCode(for: UnsafeRawBufferPointer(rebasing: token[..<secondDot]))
-        guard expected.withUnsafeBytes({ Self.constantTimeEquals($0, signature) }) else { throw .badSignature }
+        // Strict base64url has exactly one spelling per byte string, so comparing the text with the canonical
+        // spelling of the expected MAC is the same check as decoding and comparing bytes, without the decode.
+        let matches = expected.withUnsafeBytes {
+            Base64URL.constantTimeMatches(bytes: $0, text: signatureSegment)
+        }
+        if !matches {
+            // Say why: undecodable text is malformed, anything else is a wrong MAC.
+            guard Base64URL.decode(signatureSegment) != nil else { throw .badBase64("signature") }
+            throw .badSignature
+        }
 
         guard let payload = Base64URL.decode(payloadSegment) else { throw .badBase64("payload") }
         return payload
@@ -147,13 +155,5 @@ struct HS256Verifier: Sendable {
         case .number(let notBefore): if now + leeway < notBefore { throw .notYetValid }
         default: throw .missingClaim("nbf")
         }
-    }
-
-    /// Compares without an early exit so the time taken does not reveal how many leading bytes matched.
-    static func constantTimeEquals(_ lhs: UnsafeRawBufferPointer, _ rhs: [UInt8]) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in 0..<lhs.count { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
     }
 }

@@ -99,6 +99,19 @@ struct JWTServiceTests {
             #expect(!text.contains("=") && !text.contains("+") && !text.contains("/"))
             #expect(Base64URL.decode(text) == bytes)
         }
+        for length in [0, 1, 2, 3, 31, 32, 33] {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 91 &+ 5) }
+            let text = Array(Base64URL.encode(bytes).utf8)
+            bytes.withUnsafeBytes { raw in
+                text.withUnsafeBytes { #expect(Base64URL.constantTimeMatches(bytes: raw, text: $0)) }
+                (text + [UInt8(ascii: "A")]).withUnsafeBytes { #expect(!Base64URL.constantTimeMatches(bytes: raw, text: $0)) }
+                if !text.isEmpty {
+                    var altered = text
+                    altered[altered.count - 1] = altered.last == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+                    altered.withUnsafeBytes { #expect(!Base64URL.constantTimeMatches(bytes: raw, text: $0)) }
+                }
+            }
+        }
         #expect(Base64URL.decode("QQ") == [0x41])
         #expect(Base64URL.decode("QR") == nil, "non-zero unused bits")
         #expect(Base64URL.decode("QQ==") == nil)
