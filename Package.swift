@@ -66,6 +66,7 @@ let accountTargets: [Target] = [
         dependencies: [
             "ParleyAuth",
             .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ],
         swiftSettings: strict
     ),
@@ -141,6 +142,7 @@ let executableTargets: [Target] = [
         dependencies: [
             "ParleyCodec",
             "ParleyCodecJSON",
+            "ParleyApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
         ],
@@ -150,7 +152,11 @@ let executableTargets: [Target] = [
         name: "parley-bench",
         dependencies: [
             "ParleyCodec",
+            "ParleyAuth",
+            "ParleyAccounts",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ],
         swiftSettings: strict
     ),
