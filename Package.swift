@@ -47,7 +47,21 @@ let kafkaTargets: [Target] = []
 
 // MARK: - Conformance kit (issue 6)
 
-let conformanceTargets: [Target] = []
+let conformanceTargets: [Target] = [
+    // Server profiles (how to reach, authenticate against and address a STOMP server); shared with ParleyLoad.
+    .target(
+        name: "ParleyProfiles",
+        dependencies: [
+            .product(name: "Yams", package: "Yams"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyProfilesTests",
+        dependencies: ["ParleyProfiles"],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Executables (CLI `parley`, benchmarks `parley-bench`)
 
@@ -58,6 +72,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
+        .library(name: "ParleyProfiles", targets: ["ParleyProfiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
