@@ -115,6 +115,25 @@ let conformanceTargets: [Target] = [
         ],
         swiftSettings: strict
     ),
+    // Conversation fixtures, runner, JUnit/JSON reports (issue 6).
+    .target(
+        name: "ParleyConformance",
+        dependencies: [
+            "ParleyProfiles",
+            "ParleyClient",
+            "ParleyCodec",
+            "ParleyCodecJSON",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyConformanceTests",
+        dependencies: ["ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyClient"],
+        swiftSettings: strict
+    ),
     .testTarget(
         name: "ParleyProfilesTests",
         dependencies: ["ParleyProfiles"],
@@ -132,6 +151,7 @@ let package = Package(
     products: [
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
         .library(name: "ParleyProfiles", targets: ["ParleyProfiles"]),
+        .library(name: "ParleyConformance", targets: ["ParleyConformance"]),
         .library(name: "ParleyCodec", targets: ["ParleyCodec"]),
         .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
         .library(name: "ParleyClient", targets: ["ParleyClient"]),

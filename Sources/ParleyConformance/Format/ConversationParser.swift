@@ -240,10 +240,11 @@ public struct ConversationParser: Sendable {
             try checkKeys(mapping, allowed: ["unsubscribe", "receipt"], context: "unsubscribe")
             return .unsubscribe(id: try string(value, "unsubscribe id"), receipt: try optionalString(mapping, "receipt"))
         case "send":
-            try checkKeys(mapping, allowed: ["send", "body", "headers", "receipt"], context: "send")
+            try checkKeys(mapping, allowed: ["send", "body", "body_size", "headers", "receipt"], context: "send")
             return .send(
                 destination: try string(value, "send destination"), body: try optionalString(mapping, "body") ?? "",
-                headers: try headerPairs(mapping["headers"]), receipt: try optionalString(mapping, "receipt"))
+                headers: try headerPairs(mapping["headers"]), receipt: try optionalString(mapping, "receipt"),
+                bodySize: try optionalSize(mapping, "body_size") ?? 0)
         case "say":
             try checkKeys(mapping, allowed: ["say", "content", "receipt"], context: "say")
             return .say(
@@ -319,7 +320,8 @@ public struct ConversationParser: Sendable {
         if isNull(node) { return ConnectOptions() }
         let mapping = try self.mapping(node, "connect options")
         try checkKeys(
-            mapping, allowed: ["command", "accept_version", "heart_beat", "host", "headers", "await", "authenticate"],
+            mapping,
+            allowed: ["command", "accept_version", "heart_beat", "host", "headers", "await", "authenticate", "padding"],
             context: "connect")
         var options = ConnectOptions()
         if let command = try optionalString(mapping, "command") {
@@ -334,6 +336,7 @@ public struct ConversationParser: Sendable {
         options.headers = try headerPairs(mapping["headers"])
         options.awaitConnected = try optionalBool(mapping, "await") ?? true
         options.authenticate = try optionalBool(mapping, "authenticate") ?? true
+        options.padding = try optionalSize(mapping, "padding") ?? 0
         return options
     }
 
@@ -456,6 +459,20 @@ public struct ConversationParser: Sendable {
     private func optionalString(_ mapping: Node.Mapping, _ key: String) throws(ConversationFormatError) -> String? {
         guard let node = mapping[key], !isNull(node) else { return nil }
         return try string(node, key)
+    }
+
+    /// A byte count: `1024`, `64KiB`, `2MiB`; at most 64 MiB.
+    private func optionalSize(_ mapping: Node.Mapping, _ key: String) throws(ConversationFormatError) -> Int? {
+        guard let node = mapping[key] else { return nil }
+        let text = try string(node, key)
+        var multiplier = 1
+        var digits = Substring(text)
+        if text.hasSuffix("KiB") { multiplier = 1024; digits = digits.dropLast(3) }
+        else if text.hasSuffix("MiB") { multiplier = 1 << 20; digits = digits.dropLast(3) }
+        guard let value = Int(digits), value >= 0, value * multiplier <= 64 << 20 else {
+            throw fail(node, "\(key) '\(text)' must be a byte count like 4096, 64KiB or 2MiB (at most 64MiB)")
+        }
+        return value * multiplier
     }
 
     private func optionalBool(_ mapping: Node.Mapping, _ key: String) throws(ConversationFormatError) -> Bool? {

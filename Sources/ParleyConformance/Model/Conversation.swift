@@ -111,8 +111,8 @@ public enum ClientAction: Sendable, Hashable {
     case subscribe(destination: String, id: String?, ack: String?, receipt: String?, headers: [HeaderPair])
     /// UNSUBSCRIBE.
     case unsubscribe(id: String, receipt: String?)
-    /// SEND to a destination.
-    case send(destination: String, body: String, headers: [HeaderPair], receipt: String?)
+    /// SEND to a destination; `bodySize` > 0 appends that many `x` bytes to the body (size-limit tests).
+    case send(destination: String, body: String, headers: [HeaderPair], receipt: String?, bodySize: Int)
     /// A room message through the profile's `room_send` template.
     case say(room: String, content: String, receipt: String?)
     /// A direct message to another client's user through the profile's `direct_send` template.
@@ -161,13 +161,16 @@ public struct ConnectOptions: Sendable, Hashable {
     public var awaitConnected: Bool
     /// Whether to add the client's credentials.
     public var authenticate: Bool
+    /// Size of an `x-padding` header added to exercise size limits (0 = none).
+    public var padding: Int
 
     /// Creates connect options (defaults: CONNECT, profile version, `0,0`, authenticated, await CONNECTED).
     public init(
         command: String = "CONNECT", acceptVersion: String? = nil, omitAcceptVersion: Bool = false,
         heartBeat: String? = nil, host: String? = nil, headers: [HeaderPair] = [], awaitConnected: Bool = true,
-        authenticate: Bool = true
+        authenticate: Bool = true, padding: Int = 0
     ) {
+        self.padding = padding
         self.command = command
         self.acceptVersion = acceptVersion
         self.omitAcceptVersion = omitAcceptVersion

@@ -62,6 +62,17 @@ actor ConversationExecution {
 
     private func runScript() async -> FailureDetail? {
         do {
+            // Provision every account first so variables such as ${bob.user} work before bob connects.
+            for spec in conversation.clients {
+                guard let client = clients[spec.name] else { continue }
+                switch spec.credentials {
+                case .profileDefault, .token:
+                    let context = StepContext(position: "0", line: 0, client: spec.name, action: "provision credentials")
+                    _ = try await credentials(of: client, context)
+                case .none, .login:
+                    break
+                }
+            }
             for (offset, step) in conversation.steps.enumerated() {
                 try await perform(step, position: "\(offset + 1)")
             }
@@ -139,8 +150,10 @@ actor ConversationExecution {
             frame.headers.add("id", try resolve(id, client, context))
             if let receipt { frame.headers.add("receipt", try resolve(receipt, client, context)) }
             try await send(frame, client, context)
-        case .send(let destination, let body, let headers, let receipt):
-            var frame = StompFrame(.send, body: try resolve(body, client, context))
+        case .send(let destination, let body, let headers, let receipt, let bodySize):
+            var text = try resolve(body, client, context)
+            if bodySize > 0 { text += String(repeating: "x", count: bodySize) }
+            var frame = StompFrame(.send, body: text)
             frame.headers.add("destination", try resolve(destination, client, context))
             for header in headers { frame.headers.add(try resolve(header.name, client, context), try resolve(header.value, client, context)) }
             if let receipt { frame.headers.add("receipt", try resolve(receipt, client, context)) }
@@ -245,6 +258,7 @@ actor ConversationExecution {
             }
         }
         for header in options.headers { frame.headers.add(try resolve(header.name, client, context), try resolve(header.value, client, context)) }
+        if options.padding > 0 { frame.headers.add("x-padding", String(repeating: "p", count: options.padding)) }
         try await send(frame, client, context)
         guard options.awaitConnected else { return }
         let connected = try await expect(FrameExpectation(command: "CONNECTED"), client, context)
@@ -524,6 +538,11 @@ actor ConversationExecution {
             let state = try other(parts[0])
             switch parts[1] {
             case "user": return try userID(state)
+            case "token":
+                guard let token = state.credentials?.accessToken else {
+                    throw fail(context, "${\(name)}: the profile issues no access tokens")
+                }
+                return token
             case "login":
                 guard let login = state.credentials?.login else { throw fail(context, "${\(name)}: no credentials yet") }
                 return login
@@ -566,7 +585,7 @@ extension ClientAction {
         case .connect(let options): return "\(options.command.lowercased())"
         case .subscribe(let destination, let id, _, _, _): return "subscribe \(destination)\(id.map { " id=\($0)" } ?? " (no id)")"
         case .unsubscribe(let id, _): return "unsubscribe \(id)"
-        case .send(let destination, _, _, _): return "send \(destination)"
+        case .send(let destination, _, _, _, _): return "send \(destination)"
         case .say(let room, _, _): return "say in room \(room)"
         case .directMessage(let to, _, _): return "dm to \(to)"
         case .acknowledge(let nack, let id, _, _): return "\(nack ? "nack" : "ack") \(id)"
