@@ -149,6 +149,8 @@ let executableTargets: [Target] = [
         dependencies: [
             "ParleyCodec",
             "ParleyCodecJSON",
+            "ParleyConformance",
+            "ParleyProfiles",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
         ],

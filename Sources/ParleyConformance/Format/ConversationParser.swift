@@ -212,13 +212,10 @@ public struct ConversationParser: Sendable {
             }
         }
         let mapping = try self.mapping(node, "action")
-        guard let name = mapping.keys.compactMap({ $0.string }).first(where: { Self.actionNames.contains($0) }) else {
-            let keys = mapping.keys.compactMap(\.string).joined(separator: ", ")
-            throw fail(node, "no action among keys [\(keys)]; actions: \(Self.actionNames.joined(separator: ", "))")
-        }
-        let actionKeys = mapping.keys.compactMap(\.string).filter { Self.actionNames.contains($0) }
-        guard actionKeys.count == 1 else {
-            throw fail(node, "one action per step, found \(actionKeys.joined(separator: ", "))")
+        // The action is the first key (`{subscribe: /q, ack: client}`); the other keys are its options.
+        guard let name = mapping.first?.key.string, Self.actionNames.contains(name) else {
+            let first = mapping.first?.key.string ?? "?"
+            throw fail(node, "a step starts with its action, not '\(first)'; actions: \(Self.actionNames.joined(separator: ", "))")
         }
         let value = mapping[name]!
         switch name {
