@@ -361,7 +361,7 @@ actor ConversationExecution {
         } catch {
             throw fail(
                 context, "sending \(frame.command.rawValue) failed: \(error)",
-                received: await client.inbox.recent(3).map { render($0, client) })
+                received: await client.inbox.sinceMark().map { render($0, client) })
         }
     }
 
@@ -402,13 +402,13 @@ actor ConversationExecution {
         guard let event = await client.inbox.next(until: deadline) else {
             throw fail(
                 context, "no \(expectation.command) within \(format(seconds))", expected: expectation.summary,
-                received: await client.inbox.recent(3).map { render($0, client) })
+                received: await client.inbox.sinceMark().map { render($0, client) })
         }
         switch event {
         case .closed(let how):
             throw fail(
                 context, "connection closed (\(how)) while waiting for \(expectation.command)",
-                expected: expectation.summary, received: await client.inbox.recent(3).map { render($0, client) })
+                expected: expectation.summary, received: await client.inbox.sinceMark().map { render($0, client) })
         case .heartBeat:
             throw fail(context, "internal: heart-beat surfaced", expected: expectation.summary)
         case .frame(let frame):
@@ -419,6 +419,7 @@ actor ConversationExecution {
                     received: [render(event, client)])
             }
             try capture(expectation.captures, from: frame, context)
+            await client.inbox.setMark()
             return frame
         }
     }
@@ -448,6 +449,7 @@ actor ConversationExecution {
             try capture(remaining[position].captures, from: frame, context)
             remaining.remove(at: position)
         }
+        await client.inbox.setMark()
     }
 
     private func capture(_ list: [Capture], from frame: StompFrame, _ context: StepContext) throws {

@@ -17,6 +17,7 @@ public enum InboundEvent: Sendable, Hashable {
 actor Inbox {
     private var events: [InboundEvent] = []
     private var cursor = 0
+    private var mark = 0
     private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiterID = 0
 
@@ -56,10 +57,14 @@ actor Inbox {
     /// Frames received so far that the script has not consumed.
     var pending: [InboundEvent] { Array(events[cursor...]) }
 
-    /// The last `count` non-heart-beat events, consumed or not (for failure reports).
-    func recent(_ count: Int) -> [InboundEvent] {
-        Array(events.filter { if case .heartBeat = $0 { return false } else { return true } }.suffix(count))
+    /// Non-heart-beat events since the last matched expectation (at most `limit`), for failure reports: what the
+    /// client actually saw while the failing step waited.
+    func sinceMark(limit: Int = 10) -> [InboundEvent] {
+        Array(events[mark...].filter { if case .heartBeat = $0 { return false } else { return true } }.prefix(limit))
     }
+
+    /// Marks everything consumed so far as explained by a matched expectation.
+    func setMark() { mark = cursor }
 
     private func waitForEvent(until deadline: ContinuousClock.Instant) async {
         let id = nextWaiterID
