@@ -350,7 +350,7 @@ actor ConversationExecution {
                 profile: runner.configuration.profile, inbox: inbox, timeout: conversation.defaultTimeout)
             client.wire = wire
         } catch {
-            throw fail(context, "cannot connect to \(runner.configuration.url): \(error)")
+            throw fail(context, "\(error)")
         }
     }
 
