@@ -13,13 +13,15 @@ public enum JUnitReport {
         let skipped = reports.reduce(0) { $0 + $1.count(.skipped) }
         let time = reports.reduce(0) { $0 + $1.seconds }
         var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
+        // `skipped` is not an attribute of <testsuites> in the Jenkins/Surefire schema; it sits on <testsuite>.
         xml += #"<testsuites name="parley-conformance" tests="\#(tests)" failures="\#(failures)" errors="0" "#
-            + #"skipped="\#(skipped)" time="\#(seconds(time))">"# + "\n"
+            + #"disabled="\#(skipped)" time="\#(seconds(time))">"# + "\n"
         for report in reports {
             let suiteName = "\(report.profile) (\(report.transport))"
             xml += #"  <testsuite name="\#(escape(suiteName))" tests="\#(report.results.count)" "#
                 + #"failures="\#(report.count(.fail))" errors="0" skipped="\#(report.count(.skipped))" "#
-                + #"time="\#(seconds(report.seconds))" timestamp="\#(escape(String(report.startedAt.prefix(19))))">"# + "\n"
+                + #"time="\#(seconds(report.seconds))" timestamp="\#(escape(String(report.startedAt.prefix(19))))" "#
+                + #"hostname="\#(escape(hostName(of: report.url)))">"# + "\n"
             xml += "    <properties>\n"
             xml += #"      <property name="profile" value="\#(escape(report.profile))"/>"# + "\n"
             xml += #"      <property name="url" value="\#(escape(report.url))"/>"# + "\n"
@@ -74,6 +76,10 @@ public enum JUnitReport {
             }
         }
         return output
+    }
+
+    private static func hostName(of url: String) -> String {
+        URLComponents(string: url)?.host ?? "unknown"
     }
 
     private static func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
