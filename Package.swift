@@ -35,7 +35,52 @@ let accountTargets: [Target] = []
 
 // MARK: - Broker + transports (issue 4)
 
-let brokerTargets: [Target] = []
+let brokerTargets: [Target] = [
+    .target(
+        name: "ParleyBroker",
+        dependencies: [
+            "ParleyCodec", "ParleyRelay",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyServer",
+        dependencies: [
+            "ParleyBroker",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyBrokerTests",
+        dependencies: [
+            "ParleyBroker", "ParleyCodec", "ParleyRelay",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyServerTests",
+        dependencies: [
+            "ParleyServer", "ParleyBroker", "ParleyCodec", "ParleyRelay",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ],
+        resources: [.copy("Interop")],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Client + load generator (issues 4, 7)
 
@@ -58,6 +103,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
+        .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
+        .library(name: "ParleyServer", targets: ["ParleyServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
