@@ -27,7 +27,28 @@ let relayTargets: [Target] = [
 
 // MARK: - Codec (issue 2)
 
-let codecTargets: [Target] = []
+let codecTargets: [Target] = [
+    .target(
+        name: "ParleyCodec",
+        dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyCodecJSON",
+        dependencies: ["ParleyCodec", .product(name: "NIOCore", package: "swift-nio")],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyCodecTests",
+        dependencies: [
+            "ParleyCodec",
+            "ParleyCodecJSON",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Auth + accounts (issue 3)
 
@@ -105,6 +126,8 @@ let package = Package(
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
         .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
         .library(name: "ParleyServer", targets: ["ParleyServer"]),
+        .library(name: "ParleyCodec", targets: ["ParleyCodec"]),
+        .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
