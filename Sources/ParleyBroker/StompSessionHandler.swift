@@ -605,7 +605,8 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
 
     private func startHeartBeats(outgoing: Int, incoming: Int, context: ChannelHandlerContext) {
         if outgoing > 0 {
-            let interval = TimeAmount.milliseconds(Int64(outgoing))
+            // Checking every half interval keeps any silence at most one interval long.
+            let interval = TimeAmount.milliseconds(Int64(max(1, outgoing / 2)))
             outgoingHeartBeatTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
                 self.sendHeartBeatIfIdle()
             }
@@ -623,10 +624,11 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
 
     private func sendHeartBeatIfIdle() {
         guard state == .connected else { return }
-        if !wroteSinceHeartBeat {
+        if wroteSinceHeartBeat {
+            wroteSinceHeartBeat = false
+        } else {
             writeOutbound(ByteBuffer(integer: UInt8(ascii: "\n")))
         }
-        wroteSinceHeartBeat = false
     }
 
     private func checkClientAlive(tolerance: TimeAmount) {
