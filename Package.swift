@@ -52,7 +52,24 @@ let codecTargets: [Target] = [
 
 // MARK: - Auth + accounts (issue 3)
 
-let accountTargets: [Target] = []
+let accountTargets: [Target] = [
+    .target(
+        name: "ParleyAuth",
+        dependencies: [
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyAuthTests",
+        dependencies: [
+            "ParleyAuth",
+            .product(name: "JWTKit", package: "jwt-kit"),
+        ],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Broker + transports (issue 4)
 
@@ -154,6 +171,7 @@ let package = Package(
         .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
         .executable(name: "parley", targets: ["parley"]),
         .executable(name: "parley-bench", targets: ["parley-bench"]),
+        .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
