@@ -122,7 +122,45 @@ let brokerTargets: [Target] = [
 
 // MARK: - Client + load generator (issues 4, 7)
 
-let clientTargets: [Target] = []
+let clientTargets: [Target] = [
+    .target(
+        name: "ParleyClient",
+        dependencies: [
+            "ParleyCodec",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "DequeModule", package: "swift-collections"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyLoad",
+        dependencies: [
+            "ParleyClient",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyClientTests",
+        dependencies: [
+            "ParleyClient",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyLoadTests",
+        dependencies: ["ParleyLoad", "ParleyClient"],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Kafka relay (issue 5)
 
@@ -172,6 +210,8 @@ let package = Package(
         .executable(name: "parley", targets: ["parley"]),
         .executable(name: "parley-bench", targets: ["parley-bench"]),
         .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
+        .library(name: "ParleyClient", targets: ["ParleyClient"]),
+        .library(name: "ParleyLoad", targets: ["ParleyLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
