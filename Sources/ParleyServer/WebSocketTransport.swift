@@ -205,6 +205,10 @@ public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannel
         data.write(webSocketErrorCode: .normalClosure)
         let close = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
         context.writeAndFlush(wrapOutboundOut(close), promise: nil)
-        context.close(mode: mode, promise: promise)
+        // Close on the next tick: a close requested from a write's completion runs inside NIO's flush loop,
+        // and closing right away would drop the close frame that flush has not reached yet.
+        context.eventLoop.assumeIsolated().execute {
+            context.close(mode: mode, promise: promise)
+        }
     }
 }
