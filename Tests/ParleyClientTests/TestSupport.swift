@@ -3,6 +3,7 @@ import ParleyClient
 import ParleyCodec
 
 /// Fails with `TimeoutError` when `body` does not finish within `seconds`, so no test can hang.
+@discardableResult
 func withTimeout<T: Sendable>(
     _ seconds: Double,
     _ what: String = "operation",
