@@ -1,0 +1,72 @@
+import Foundation
+import ParleyAccounts
+import ParleyAuth
+import ParleyBroker
+import ParleyCodec
+import ParleyConformance
+import ParleyProfiles
+import ParleyRelay
+import ParleyServer
+import Testing
+
+/// An in-process Parley (account API on a real SQLite file + chat server over TCP and WebSocket, sharing one
+/// known JWT secret so the runner can mint expired tokens), started once for all conversation tests.
+/// Heart-beats are 1 s (RabbitMQ-like) instead of the 10 s default so the heart-beat conversations stay fast.
+actor InProcessParley {
+    static let shared = InProcessParley()
+
+    struct Endpoints: Sendable {
+        var tcpURL: String
+        var webSocketURL: String
+        var accountURL: URL
+        var secret: [UInt8]
+    }
+
+    private var running: Task<Endpoints, any Error>?
+    // Kept alive for the whole test process; the servers stop when it exits.
+    private var servers: (RunningAccountServer, ChatServer)?
+
+    func endpoints() async throws -> Endpoints {
+        if let running { return try await running.value }
+        let task = Task { try await self.start() }
+        running = task
+        return try await task.value
+    }
+
+    private func start() async throws -> Endpoints {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parley-conformance-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let secretBytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        let accounts = try await RunningAccountServer.start(dataDirectory: directory.path, secret: try JWTSecret(bytes: secretBytes))
+        let chat = ChatServer(
+            configuration: ChatServerConfiguration(
+                host: "127.0.0.1", wsPort: 0, tcpPort: 0, broker: BrokerConfiguration(heartBeat: StompHeartBeat(send: 1000, receive: 1000)), relay: InProcessRelay(),
+                authenticator: JWTStompAuthenticator(service: accounts.jwt)))
+        let ports = try await chat.start()
+        servers = (accounts, chat)
+        return Endpoints(
+            tcpURL: "tcp://127.0.0.1:\(ports.tcp!)", webSocketURL: "ws://127.0.0.1:\(ports.webSocket!)/ws/chat",
+            accountURL: accounts.baseURL, secret: secretBytes)
+    }
+}
+
+/// Every conversation against an in-process Parley, over TCP and over WebSocket: one test case each.
+@Suite struct ParleyInProcessConformanceTests {
+    static let transports = ["tcp", "websocket"]
+
+    @Test(arguments: kit.conversationNames(), transports)
+    func conversation(name: String, transport: String) async throws {
+        let parley = try await InProcessParley.shared.endpoints()
+        let runner = try ConformanceRunner(
+            configuration: .init(
+                profile: try kit.profile(named: "parley"),
+                url: transport == "tcp" ? parley.tcpURL : parley.webSocketURL, accountURL: parley.accountURL,
+                jwtSecret: parley.secret, fixturesDirectory: kit.fixturesDirectory, conversationTimeout: 20))
+        let result = await runner.run(try kit.conversation(named: name))
+        switch result.verdict {
+        case .fail: Issue.record("parley \(transport) \(name) failed:\n\(result.failure?.text ?? result.reason ?? "")")
+        case .deviation: print("parley \(transport) \(name): known deviation: \(result.reason ?? "")")
+        case .pass, .skipped: break
+        }
+    }
+}
