@@ -70,3 +70,26 @@ actor InProcessParley {
         }
     }
 }
+
+/// The whole suite as one run per transport, printing the summary table; with PARLEY_CONFORMANCE_REPORT_DIR set
+/// it also writes `parley-tcp.json`/`parley-websocket.json` and JUnit XML there (the docs/conformance.md table).
+@Suite struct ParleyInProcessReportTests {
+    static let reportDirectory = ProcessInfo.processInfo.environment["PARLEY_CONFORMANCE_REPORT_DIR"]
+
+    @Test(.enabled(if: reportDirectory != nil, "PARLEY_CONFORMANCE_REPORT_DIR not set"), arguments: ["tcp", "websocket"])
+    func wholeSuite(transport: String) async throws {
+        let parley = try await InProcessParley.shared.endpoints()
+        let runner = try ConformanceRunner(
+            configuration: .init(
+                profile: try kit.profile(named: "parley"),
+                url: transport == "tcp" ? parley.tcpURL : parley.webSocketURL, accountURL: parley.accountURL,
+                jwtSecret: parley.secret, fixturesDirectory: kit.fixturesDirectory))
+        let report = await runner.run(try kit.conversations())
+        print(report.summaryTable())
+        let directory = URL(fileURLWithPath: Self.reportDirectory!)
+        try report.jsonData().write(to: directory.appendingPathComponent("parley-\(transport).json"))
+        try JUnitReport.xml(for: [report]).write(
+            to: directory.appendingPathComponent("parley-\(transport).xml"), atomically: true, encoding: .utf8)
+        #expect(report.succeeded)
+    }
+}
