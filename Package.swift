@@ -219,6 +219,7 @@ let conformanceTargets: [Target] = [
     .target(
         name: "ParleyProfiles",
         dependencies: [
+            "ParleyClient",
             .product(name: "Yams", package: "Yams"),
         ],
         swiftSettings: strict
@@ -248,7 +249,7 @@ let conformanceTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyProfilesTests",
-        dependencies: ["ParleyProfiles"],
+        dependencies: ["ParleyProfiles", "ParleyClient"],
         swiftSettings: strict
     ),
 ]

@@ -93,3 +93,35 @@ actor InProcessParley {
         #expect(report.succeeded)
     }
 }
+
+/// `CredentialProvider` against the real account API (SQLite, bcrypt): signup + login, user id from the token.
+@Suite struct AccountProvisioningTests {
+    @Test func providerCreatesAccountsAndReadsTheSubject() async throws {
+        let parley = try await InProcessParley.shared.endpoints()
+        let profile = try kit.profile(named: "parley")
+        let runID = CredentialProvider.makeRunID()
+        let provider = try CredentialProvider(profile: profile, accountURL: parley.accountURL, runID: runID)
+        let alice = try await provider.credentials(for: "alice")
+        #expect(alice.login == "alice-\(runID)")
+        #expect(alice.connectHeaders.first?.name == "Authorization")
+        #expect(alice.connectHeaders.first?.value.hasPrefix("Bearer ey") == true)
+        #expect(alice.refreshToken != nil)
+        #expect(JWTPeek.payload(of: alice.accessToken!)?[path: "token_type"] == .string("access"))
+        #expect(alice.userID == JWTPeek.subject(of: alice.accessToken!))
+        #expect(try await provider.credentials(for: "alice") == alice)  // cached
+        // A second run with the same id finds the account (409) and still logs in: reruns work.
+        let again = try CredentialProvider(profile: profile, accountURL: parley.accountURL, runID: runID)
+        #expect(try await again.credentials(for: "alice").userID == alice.userID)
+    }
+
+    @Test func mintedTokensHaveTheServersClaims() async throws {
+        let parley = try await InProcessParley.shared.endpoints()
+        let profile = try kit.profile(named: "parley")
+        let factory = TokenFactory(settings: try #require(profile.auth.tokenMinting), secret: parley.secret)
+        let expired = try #require(factory.expiredAccessToken(subject: "42"))
+        let claims = try #require(JWTPeek.payload(of: expired))
+        #expect(claims[path: "sub"] == .string("42"))
+        #expect(claims[path: "token_type"] == .string("access"))
+        #expect(TokenFactory(settings: try #require(profile.auth.tokenMinting), secret: nil).expiredAccessToken(subject: "42") == nil)
+    }
+}
