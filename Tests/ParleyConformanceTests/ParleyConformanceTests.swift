@@ -50,30 +50,38 @@ actor InProcessParley {
     }
 }
 
-/// Every conversation against an in-process Parley, over TCP and over WebSocket: one test case each.
-@Suite struct ParleyInProcessConformanceTests {
-    static let transports = ["tcp", "websocket"]
-
-    @Test(arguments: kit.conversationNames(), transports)
-    func conversation(name: String, transport: String) async throws {
-        let parley = try await InProcessParley.shared.endpoints()
-        let runner = try ConformanceRunner(
-            configuration: .init(
-                profile: try kit.profile(named: "parley"),
-                url: transport == "tcp" ? parley.tcpURL : parley.webSocketURL, accountURL: parley.accountURL,
-                jwtSecret: parley.secret, fixturesDirectory: kit.fixturesDirectory, conversationTimeout: 20))
-        let result = await runner.run(try kit.conversation(named: name))
-        switch result.verdict {
-        case .fail: Issue.record("parley \(transport) \(name) failed:\n\(result.failure?.text ?? result.reason ?? "")")
-        case .deviation: print("parley \(transport) \(name): known deviation: \(result.reason ?? "")")
-        case .pass, .skipped: break
-        }
+/// Runs one conversation against the in-process Parley and records a failure as an issue.
+func expectParleyConforms(_ name: String, transport: String) async throws {
+    let parley = try await InProcessParley.shared.endpoints()
+    let runner = try ConformanceRunner(
+        configuration: .init(
+            profile: try kit.profile(named: "parley"),
+            url: transport == "tcp" ? parley.tcpURL : parley.webSocketURL, accountURL: parley.accountURL,
+            jwtSecret: parley.secret, fixturesDirectory: kit.fixturesDirectory, conversationTimeout: 20))
+    let result = await runner.run(try kit.conversation(named: name))
+    switch result.verdict {
+    case .fail: Issue.record("parley \(transport) \(name) failed:\n\(result.failure?.text ?? result.reason ?? "")")
+    case .deviation: print("parley \(transport) \(name): known deviation: \(result.reason ?? "")")
+    case .pass, .skipped: break
     }
+}
+
+/// Every conversation against an in-process Parley over TCP: one test case each. Serialized because
+/// conversations are timing-sensitive and the package's tests share 2 cores.
+@Suite(.serialized) struct ParleyInProcessTCPConformanceTests {
+    @Test(arguments: kit.conversationNames())
+    func conversation(name: String) async throws { try await expectParleyConforms(name, transport: "tcp") }
+}
+
+/// Every conversation against an in-process Parley over WebSocket: one test case each.
+@Suite(.serialized) struct ParleyInProcessWebSocketConformanceTests {
+    @Test(arguments: kit.conversationNames())
+    func conversation(name: String) async throws { try await expectParleyConforms(name, transport: "websocket") }
 }
 
 /// The whole suite as one run per transport, printing the summary table; with PARLEY_CONFORMANCE_REPORT_DIR set
 /// it also writes `parley-tcp.json`/`parley-websocket.json` and JUnit XML there (the docs/conformance.md table).
-@Suite struct ParleyInProcessReportTests {
+@Suite(.serialized) struct ParleyInProcessReportTests {
     static let reportDirectory = ProcessInfo.processInfo.environment["PARLEY_CONFORMANCE_REPORT_DIR"]
 
     @Test(.enabled(if: reportDirectory != nil, "PARLEY_CONFORMANCE_REPORT_DIR not set"), arguments: ["tcp", "websocket"])

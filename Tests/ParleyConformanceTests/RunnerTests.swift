@@ -88,7 +88,9 @@ let rabbitWS = environmentURL("PARLEY_RABBITMQ_WS", scheme: "ws")
 let activeMQ = environmentURL("PARLEY_ACTIVEMQ_STOMP", scheme: "tcp")
 
 /// The whole suite against RabbitMQ (CI sets the variables; start one with conformance/peers/rabbitmq.sh).
-@Suite struct RabbitMQConformanceTests {
+/// Serialized: conversations are timing-sensitive (heart-beats, "nothing arrives within T") and the whole package
+/// test run shares 2 cores; one conversation at a time per server keeps them honest.
+@Suite(.serialized) struct RabbitMQConformanceTests {
     @Test(
         .enabled(if: rabbitTCP != nil, "PARLEY_RABBITMQ_STOMP not set: run `eval $(conformance/peers/rabbitmq.sh start)`"),
         arguments: kit.conversationNames())
@@ -96,12 +98,6 @@ let activeMQ = environmentURL("PARLEY_ACTIVEMQ_STOMP", scheme: "tcp")
         try await expectConforms(profile: "rabbitmq", url: rabbitTCP!, conversation: conversation)
     }
 
-    @Test(
-        .enabled(if: rabbitWS != nil, "PARLEY_RABBITMQ_WS not set: run `eval $(conformance/peers/rabbitmq.sh start)`"),
-        arguments: kit.conversationNames())
-    func overWebSocket(conversation: String) async throws {
-        try await expectConforms(profile: "rabbitmq", url: rabbitWS!, conversation: conversation)
-    }
 
     @Test(.enabled(if: rabbitTCP != nil, "PARLEY_RABBITMQ_STOMP not set"))
     func aWrongExpectationFailsWithTheFramesReceived() async throws {
@@ -134,8 +130,18 @@ let activeMQ = environmentURL("PARLEY_ACTIVEMQ_STOMP", scheme: "tcp")
 }
 
 
+/// The whole suite against RabbitMQ's Web-STOMP (a suite of its own so it runs beside the TCP one).
+@Suite(.serialized) struct RabbitMQWebSocketConformanceTests {
+    @Test(
+        .enabled(if: rabbitWS != nil, "PARLEY_RABBITMQ_WS not set: run `eval $(conformance/peers/rabbitmq.sh start)`"),
+        arguments: kit.conversationNames())
+    func overWebSocket(conversation: String) async throws {
+        try await expectConforms(profile: "rabbitmq", url: rabbitWS!, conversation: conversation)
+    }
+}
+
 /// The whole suite against ActiveMQ over TCP (start one with conformance/peers/activemq.sh).
-@Suite struct ActiveMQConformanceTests {
+@Suite(.serialized) struct ActiveMQConformanceTests {
     @Test(
         .enabled(if: activeMQ != nil, "PARLEY_ACTIVEMQ_STOMP not set: run `eval $(conformance/peers/activemq.sh start)`"),
         arguments: kit.conversationNames())
@@ -146,7 +152,7 @@ let activeMQ = environmentURL("PARLEY_ACTIVEMQ_STOMP", scheme: "tcp")
 
 /// Any server: set PARLEY_CONFORMANCE_PROFILE and PARLEY_CONFORMANCE_URL (and for bearer profiles
 /// PARLEY_CONFORMANCE_ACCOUNT_URL, optionally PARLEY_JWT_SECRET) to run every conversation as its own test.
-@Suite struct ExternalServerConformanceTests {
+@Suite(.serialized) struct ExternalServerConformanceTests {
     static let profile = ProcessInfo.processInfo.environment["PARLEY_CONFORMANCE_PROFILE"]
     static let url = ProcessInfo.processInfo.environment["PARLEY_CONFORMANCE_URL"]
 
