@@ -120,11 +120,94 @@ let accountTargets: [Target] = [
 
 // MARK: - Broker + transports (issue 4)
 
-let brokerTargets: [Target] = []
+let brokerTargets: [Target] = [
+    .target(
+        name: "ParleyBroker",
+        dependencies: [
+            "ParleyCodec", "ParleyRelay",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyServer",
+        dependencies: [
+            "ParleyBroker", "ParleyAuth",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyBrokerTests",
+        dependencies: [
+            "ParleyBroker", "ParleyCodec", "ParleyRelay",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyServerTests",
+        dependencies: [
+            "ParleyServer", "ParleyBroker", "ParleyCodec", "ParleyRelay", "ParleyAuth", "ParleyClient",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ],
+        resources: [.copy("Interop")],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Client + load generator (issues 4, 7)
 
-let clientTargets: [Target] = []
+let clientTargets: [Target] = [
+    .target(
+        name: "ParleyClient",
+        dependencies: [
+            "ParleyCodec",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "DequeModule", package: "swift-collections"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyLoad",
+        dependencies: [
+            "ParleyClient",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyClientTests",
+        dependencies: [
+            "ParleyClient",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyLoadTests",
+        dependencies: ["ParleyLoad", "ParleyClient"],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Kafka relay (issue 5)
 
@@ -132,7 +215,45 @@ let kafkaTargets: [Target] = []
 
 // MARK: - Conformance kit (issue 6)
 
-let conformanceTargets: [Target] = []
+let conformanceTargets: [Target] = [
+    // Server profiles (how to reach, authenticate against and address a STOMP server); shared with ParleyLoad.
+    .target(
+        name: "ParleyProfiles",
+        dependencies: [
+            "ParleyClient",
+            .product(name: "Yams", package: "Yams"),
+        ],
+        swiftSettings: strict
+    ),
+    // Conversation fixtures, runner, JUnit/JSON reports (issue 6).
+    .target(
+        name: "ParleyConformance",
+        dependencies: [
+            "ParleyProfiles",
+            "ParleyClient",
+            "ParleyCodec",
+            "ParleyCodecJSON",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyConformanceTests",
+        dependencies: [
+            "ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyClient",
+            // The in-process Parley every conversation also runs against.
+            "ParleyAccounts", "ParleyAuth", "ParleyServer", "ParleyBroker", "ParleyRelay",
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyProfilesTests",
+        dependencies: ["ParleyProfiles", "ParleyClient"],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Executables (CLI `parley`, benchmarks `parley-bench`)
 
@@ -143,6 +264,8 @@ let executableTargets: [Target] = [
             "ParleyCodec",
             "ParleyCodecJSON",
             "ParleyApp",
+            "ParleyConformance",
+            "ParleyProfiles",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
         ],
@@ -172,13 +295,19 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
+        .library(name: "ParleyProfiles", targets: ["ParleyProfiles"]),
+        .library(name: "ParleyConformance", targets: ["ParleyConformance"]),
         .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
         .library(name: "ParleyAccounts", targets: ["ParleyAccounts"]),
         .library(name: "ParleyApp", targets: ["ParleyApp"]),
         .library(name: "ParleyCodec", targets: ["ParleyCodec"]),
         .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
+        .library(name: "ParleyClient", targets: ["ParleyClient"]),
+        .library(name: "ParleyLoad", targets: ["ParleyLoad"]),
         .executable(name: "parley", targets: ["parley"]),
         .executable(name: "parley-bench", targets: ["parley-bench"]),
+        .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
+        .library(name: "ParleyServer", targets: ["ParleyServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

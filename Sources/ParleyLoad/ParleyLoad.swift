@@ -1,0 +1,1 @@
+// Load scenarios (ring, room, connect) over ParleyClient.
