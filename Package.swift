@@ -78,7 +78,10 @@ let clientTargets: [Target] = [
         name: "ParleyLoad",
         dependencies: [
             "ParleyClient",
+            "ParleyCodec",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ],
         swiftSettings: strict
     ),
