@@ -113,7 +113,33 @@ let conformanceTargets: [Target] = []
 
 // MARK: - Executables (CLI `parley`, benchmarks `parley-bench`)
 
-let executableTargets: [Target] = []
+let executableTargets: [Target] = [
+    .executableTarget(
+        name: "parley",
+        dependencies: [
+            "ParleyCodec",
+            "ParleyCodecJSON",
+            "ParleyClient",
+            "ParleyLoad",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .executableTarget(
+        name: "parley-bench",
+        dependencies: [
+            "ParleyCodec",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyCLITests",
+        dependencies: ["parley", "ParleyCodec", "ParleyCodecJSON"],
+        swiftSettings: strict
+    ),
+]
 
 let package = Package(
     name: "Parley",
@@ -124,6 +150,8 @@ let package = Package(
         .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
         .library(name: "ParleyClient", targets: ["ParleyClient"]),
         .library(name: "ParleyLoad", targets: ["ParleyLoad"]),
+        .executable(name: "parley", targets: ["parley"]),
+        .executable(name: "parley-bench", targets: ["parley-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

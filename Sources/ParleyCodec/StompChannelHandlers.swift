@@ -24,9 +24,16 @@ public final class StompFrameDecoder: NIOSingleStepByteToMessageDecoder {
         try decoder.next(from: &buffer)
     }
 
-    /// At end of input, decodes what is complete; an unfinished frame is reported by NIO as left-over data.
+    /// At end of input, decodes what is complete; a peer that stopped mid-frame gets
+    /// `ByteToMessageDecoderError.leftoverDataWhenDone`, so truncation is never silent.
     public func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> StompDecoded? {
-        try decoder.next(from: &buffer)
+        if let item = try decoder.next(from: &buffer) { return item }
+        if seenEOF && (decoder.isInsideFrame || buffer.readableBytes > 0) {
+            let leftover = buffer
+            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+            throw ByteToMessageDecoderError.leftoverDataWhenDone(leftover)
+        }
+        return nil
     }
 }
 

@@ -194,6 +194,8 @@ public struct StompDecoder: Sendable {
             }
             contentLength = length
         }
+        // One allocation covers typical frames instead of growing 1, 2, 4, 8.
+        if fields.capacity == 0 { fields.reserveCapacity(8) }
         fields.append(StompHeaders.Field(name: name, value: value))
         return nil
     }

@@ -104,13 +104,47 @@ struct AnyKey: CodingKey {
 
 /// Conversions between decoded items and their JSON text.
 public enum StompJSON {
-    /// One item as JSON text: compact (one line) or pretty-printed.
+    /// One item as JSON text, keys in the documented order (command, headers, body): compact (one line) or
+    /// pretty-printed. Written by hand because Foundation's encoder does not keep key order on Linux.
     public static func string(for value: StompDecoded, pretty: Bool = false) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
-        // Encoding a String/Array/Bool tree cannot fail.
-        let data = (try? encoder.encode(StompDecodedJSON(value))) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        guard case .frame(let frame) = value else {
+            return pretty ? "{\n  \"heartBeat\": true\n}" : #"{"heartBeat":true}"#
+        }
+        let separator = pretty ? ": " : ":"
+        var members: [String] = []
+        members.append("\"command\"" + separator + quoted(frame.command.rawValue))
+        let pairs = frame.headers.map { "[" + quoted($0.name) + (pretty ? ", " : ",") + quoted($0.value) + "]" }
+        if pretty {
+            members.append("\"headers\": " + (pairs.isEmpty ? "[]" : "[\n    " + pairs.joined(separator: ",\n    ") + "\n  ]"))
+        } else {
+            members.append("\"headers\":[" + pairs.joined(separator: ",") + "]")
+        }
+        if let text = String(validating: frame.body.readableBytesView, as: UTF8.self) {
+            members.append("\"body\"" + separator + quoted(text))
+        } else {
+            members.append("\"bodyBase64\"" + separator + quoted(Data(frame.body.readableBytesView).base64EncodedString()))
+        }
+        return pretty ? "{\n  " + members.joined(separator: ",\n  ") + "\n}" : "{" + members.joined(separator: ",") + "}"
+    }
+
+    /// A JSON string literal (RFC 8259 escaping; non-ASCII kept as UTF-8).
+    public static func quoted(_ text: String) -> String {
+        var result = "\""
+        result.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
     }
 
     /// Reads items from JSON text: one object, an array of objects, or one object per line (what

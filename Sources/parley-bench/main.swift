@@ -1,0 +1,21 @@
+// parley-bench: `swift run -c release parley-bench NAME [args]`. One file per benchmark; register it here.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Benchmarks by name; each takes the remaining arguments.
+let benchmarks: [(name: String, summary: String, run: ([String]) -> Int32)] = [
+    ("codec", "STOMP frame decode/encode throughput (200-byte MESSAGE, 64 KiB SEND)", CodecBenchmark.run),
+]
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let name = arguments.first, let benchmark = benchmarks.first(where: { $0.name == name }) else {
+    var usage = "usage: parley-bench NAME [options]\n"
+    for benchmark in benchmarks { usage += "  \(benchmark.name)\t\(benchmark.summary)\n" }
+    print(usage, terminator: "")
+    exit(arguments.isEmpty || arguments.first == "--help" ? 0 : 2)
+}
+exit(benchmark.run(Array(arguments.dropFirst())))
