@@ -94,17 +94,8 @@ final class MessagingRun: Sendable {
 
         do {
             try await withDeadline(hardDeadline) {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    var running = 0
-                    for session in sessions {
-                        if running >= self.settings.connectConcurrency {
-                            try await group.next()
-                            running -= 1
-                        }
-                        group.addTask { try await self.subscribe(session) }
-                        running += 1
-                    }
-                    try await group.waitForAll()
+                _ = try await boundedMap(0..<sessions.count, concurrency: self.settings.connectConcurrency) { index in
+                    try await self.subscribe(sessions[index])
                 }
             }
         } catch {
@@ -181,40 +172,26 @@ final class MessagingRun: Sendable {
                 throw LoadError("credentials for client \(index): \(error)")
             }
         }
-        var sessions: [LoadSession?] = Array(repeating: nil, count: count)
-        var failures: [String] = []
-        await withTaskGroup(of: (Int, Result<LoadSession, any Error>).self) { group in
-            var running = 0
-            for index in 0..<count {
-                if running >= settings.connectConcurrency, let (done, result) = await group.next() {
-                    running -= 1
-                    switch result {
-                    case .success(let session): sessions[done] = session
-                    case .failure(let error): failures.append("client \(done): \(error)")
-                    }
-                }
-                let credential = credentials[index]
-                group.addTask {
-                    do {
-                        return (index, .success(try await self.connect(index: index, credentials: credential)))
-                    } catch {
-                        return (index, .failure(error))
-                    }
-                }
-                running += 1
+        let results: [Result<LoadSession, any Error>] = try await boundedMap(0..<count, concurrency: settings.connectConcurrency) { index in
+            do {
+                return .success(try await self.connect(index: index, credentials: credentials[index]))
+            } catch {
+                return .failure(error)
             }
-            for await (done, result) in group {
-                switch result {
-                case .success(let session): sessions[done] = session
-                case .failure(let error): failures.append("client \(done): \(error)")
-                }
+        }
+        var sessions: [LoadSession] = []
+        var failures: [String] = []
+        for (index, result) in results.enumerated() {
+            switch result {
+            case .success(let session): sessions.append(session)
+            case .failure(let error): failures.append("client \(index): \(error)")
             }
         }
         if !failures.isEmpty {
-            await disconnectAll(sessions.compactMap { $0 })
+            await disconnectAll(sessions)
             throw LoadError("\(failures.count) of \(count) clients failed to connect; first: \(failures[0])")
         }
-        return sessions.map { $0! }
+        return sessions
     }
 
     private func connect(index: Int, credentials: LoadCredentials) async throws -> LoadSession {
@@ -411,16 +388,20 @@ func boundedMap<T: Sendable>(
 ) async throws -> [T] {
     var results: [T?] = Array(repeating: nil, count: items.count)
     try await withThrowingTaskGroup(of: (Int, T).self) { group in
-        var running = 0
-        for index in items {
-            if running >= concurrency, let (done, value) = try await group.next() {
-                results[done - items.lowerBound] = value
-                running -= 1
-            }
+        var next = items.lowerBound
+        while next < items.upperBound, next - items.lowerBound < max(1, concurrency) {
+            let index = next
             group.addTask { (index, try await transform(index)) }
-            running += 1
+            next += 1
         }
-        for try await (done, value) in group { results[done - items.lowerBound] = value }
+        while let finished = try await group.next() {
+            results[finished.0 - items.lowerBound] = finished.1
+            if next < items.upperBound {
+                let index = next
+                group.addTask { (index, try await transform(index)) }
+                next += 1
+            }
+        }
     }
     return results.map { $0! }
 }

@@ -136,39 +136,30 @@ public struct ConnectScenario: Sendable {
         var failed = 0
         var timedOut = false
         let stormStart = clock.now
-        await withTaskGroup(of: Result<StompClient, any Error>.self) { group in
-            var running = 0
-            var next = 0
-            func collect(_ result: Result<StompClient, any Error>) {
-                switch result {
-                case .success(let client): clients.append(client)
-                case .failure(let error):
-                    failed += 1
-                    if errors.count < 10 { errors.append(String(describing: error)) }
-                }
-            }
-            while next < connections {
-                if clock.now >= deadline {
-                    timedOut = true
-                    break
-                }
-                if running >= max(1, concurrency), let result = await group.next() {
-                    collect(result)
-                    running -= 1
-                }
+        let endpoint = self.endpoint
+        let clientOptions = self.clientOptions
+        let results: [Result<StompClient, any Error>] = (try? await withDeadline(deadline) {
+            try await boundedMap(0..<self.connections, concurrency: self.concurrency) { index in
                 var options = clientOptions
-                let credential = credentials[next]
+                let credential = credentials[index]
                 if let token = credential.bearerToken { options.bearerToken = token }
                 if let login = credential.login { options.login = login }
                 if let passcode = credential.passcode { options.passcode = passcode }
-                let endpoint = self.endpoint
-                group.addTask {
-                    do { return .success(try await StompClient.connect(to: endpoint, options: options)) } catch { return .failure(error) }
+                do {
+                    return .success(try await StompClient.connect(to: endpoint, options: options))
+                } catch {
+                    return .failure(error)
                 }
-                running += 1
-                next += 1
             }
-            for await result in group { collect(result) }
+        }) ?? []
+        if results.isEmpty { timedOut = true }
+        for result in results {
+            switch result {
+            case .success(let client): clients.append(client)
+            case .failure(let error):
+                failed += 1
+                if errors.count < 10 { errors.append(String(describing: error)) }
+            }
         }
         let connectSeconds = Self.seconds(clock.now - stormStart)
         let holdStart = clock.now
