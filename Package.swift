@@ -52,11 +52,73 @@ let codecTargets: [Target] = [
 
 // MARK: - Auth + accounts (issue 3)
 
-let accountTargets: [Target] = []
+let accountTargets: [Target] = [
+    .target(
+        name: "ParleyAuth",
+        dependencies: [
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyAuthTests",
+        dependencies: [
+            "ParleyAuth",
+            .product(name: "JWTKit", package: "jwt-kit"),
+        ],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Broker + transports (issue 4)
 
-let brokerTargets: [Target] = []
+let brokerTargets: [Target] = [
+    .target(
+        name: "ParleyBroker",
+        dependencies: [
+            "ParleyCodec", "ParleyRelay",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyServer",
+        dependencies: [
+            "ParleyBroker", "ParleyAuth",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyBrokerTests",
+        dependencies: [
+            "ParleyBroker", "ParleyCodec", "ParleyRelay",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyServerTests",
+        dependencies: [
+            "ParleyServer", "ParleyBroker", "ParleyCodec", "ParleyRelay", "ParleyAuth", "ParleyClient",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ],
+        resources: [.copy("Interop")],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Client + load generator (issues 4, 7)
 
@@ -109,7 +171,40 @@ let kafkaTargets: [Target] = []
 
 // MARK: - Conformance kit (issue 6)
 
-let conformanceTargets: [Target] = []
+let conformanceTargets: [Target] = [
+    // Server profiles (how to reach, authenticate against and address a STOMP server); shared with ParleyLoad.
+    .target(
+        name: "ParleyProfiles",
+        dependencies: [
+            .product(name: "Yams", package: "Yams"),
+        ],
+        swiftSettings: strict
+    ),
+    // Conversation fixtures, runner, JUnit/JSON reports (issue 6).
+    .target(
+        name: "ParleyConformance",
+        dependencies: [
+            "ParleyProfiles",
+            "ParleyClient",
+            "ParleyCodec",
+            "ParleyCodecJSON",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyConformanceTests",
+        dependencies: ["ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyClient"],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyProfilesTests",
+        dependencies: ["ParleyProfiles"],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Executables (CLI `parley`, benchmarks `parley-bench`)
 
@@ -121,6 +216,8 @@ let executableTargets: [Target] = [
             "ParleyCodecJSON",
             "ParleyClient",
             "ParleyLoad",
+            "ParleyConformance",
+            "ParleyProfiles",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
         ],
@@ -146,12 +243,17 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
+        .library(name: "ParleyProfiles", targets: ["ParleyProfiles"]),
+        .library(name: "ParleyConformance", targets: ["ParleyConformance"]),
         .library(name: "ParleyCodec", targets: ["ParleyCodec"]),
         .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
         .library(name: "ParleyClient", targets: ["ParleyClient"]),
         .library(name: "ParleyLoad", targets: ["ParleyLoad"]),
         .executable(name: "parley", targets: ["parley"]),
         .executable(name: "parley-bench", targets: ["parley-bench"]),
+        .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
+        .library(name: "ParleyServer", targets: ["ParleyServer"]),
+        .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

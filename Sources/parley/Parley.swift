@@ -9,6 +9,7 @@ struct Parley: AsyncParsableCommand {
         subcommands: [
             FramesCommand.self,
             LoadCommand.self,
+            ConformanceCommand.self,
         ]
     )
 }

@@ -1,0 +1,110 @@
+import Foundation
+import JWTKit
+import Testing
+
+@testable import ParleyAuth
+
+@Suite("JWTService")
+struct JWTServiceTests {
+    static let secret = try! JWTSecret(bytes: Array("0123456789abcdef0123456789abcdef-test".utf8))
+
+    @Test("issued tokens verify as their own type only")
+    func roundTrip() async throws {
+        let service = await JWTService(secret: Self.secret)
+        let pair = try await service.issueTokenPair(subject: "7")
+        let access = try await service.verify(pair.accessToken, as: .access)
+        #expect(access == pair.access)
+        #expect(access.subject == "7")
+        #expect(access.expiresAt.timeIntervalSince(access.issuedAt) == 30 * 60)
+        let refresh = try await service.verify(pair.refreshToken, as: .refresh)
+        #expect(refresh == pair.refresh)
+        #expect(refresh.expiresAt.timeIntervalSince(refresh.issuedAt) == 7 * 24 * 3600)
+        #expect(access.tokenID != refresh.tokenID)
+
+        await #expect(throws: TokenError(.wrongTokenType, "access token required")) {
+            try await service.verify(pair.refreshToken, as: .access)
+        }
+        await #expect(throws: TokenError(.wrongTokenType, "refresh token required")) {
+            try await service.verify(pair.accessToken, as: .refresh)
+        }
+    }
+
+    @Test("claims on the wire: whole seconds, HS256/JWT header, token_type")
+    func wireFormat() async throws {
+        let service = await JWTService(secret: Self.secret)
+        let issued = try await service.issue(.access, subject: "9", now: Date(timeIntervalSince1970: 1_700_000_000.75))
+        let segments = issued.token.split(separator: ".").map(String.init)
+        #expect(segments.count == 3)
+        let header = try JSONSerialization.jsonObject(with: Data(Base64URL.decode(segments[0])!)) as! [String: Any]
+        #expect(header["alg"] as? String == "HS256")
+        #expect(header["typ"] as? String == "JWT")
+        let payloadText = String(decoding: Base64URL.decode(segments[1])!, as: UTF8.self)
+        #expect(payloadText.contains("\"iat\":1700000000"))
+        #expect(payloadText.contains("\"exp\":1700001800"))
+        #expect(payloadText.contains("\"token_type\":\"access\""))
+        #expect(!payloadText.contains("1700000000."))
+        // Verified at a time inside its life, rejected after it.
+        _ = try service.verify(issued.token, as: .access, now: Date(timeIntervalSince1970: 1_700_001_000))
+        #expect(throws: TokenError.expired) {
+            try service.verify(issued.token, as: .access, now: Date(timeIntervalSince1970: 1_700_001_806))
+        }
+    }
+
+    @Test("jwt-kit verifies what we issue; we verify what jwt-kit signs")
+    func crossCheck() async throws {
+        let service = await JWTService(secret: Self.secret)
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(key: Self.secret.key), digestAlgorithm: .sha256)
+        let pair = try await service.issueTokenPair(subject: "11")
+        let decoded = try await keys.verify(pair.accessToken, as: IssuedClaims.self)
+        #expect(decoded.sub == "11")
+        #expect(decoded.jti == pair.access.tokenID)
+
+        let now = Int64(Date().timeIntervalSince1970)
+        let foreign = IssuedClaims(sub: "12", iat: now, exp: now + 60, jti: "j-1", token_type: .refresh)
+        let token = try await keys.sign(foreign)
+        let verified = try await service.verify(token, as: .refresh)
+        #expect(verified.subject == "12")
+        #expect(verified.tokenID == "j-1")
+    }
+
+    @Test("a token signed under another secret is rejected")
+    func otherSecret() async throws {
+        let other = await JWTService(secret: try JWTSecret(bytes: [UInt8](repeating: 7, count: 32)))
+        let service = await JWTService(secret: Self.secret)
+        let token = try await other.issue(.access, subject: "1").token
+        await #expect(throws: TokenError.badSignature) { try await service.verify(token, as: .access) }
+    }
+
+    @Test("strict base64url round trips and rejects non-canonical text")
+    func base64url() {
+        for length in 0..<70 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            let text = Base64URL.encode(bytes)
+            #expect(!text.contains("=") && !text.contains("+") && !text.contains("/"))
+            #expect(Base64URL.decode(text) == bytes)
+        }
+        #expect(Base64URL.decode("QQ") == [0x41])
+        #expect(Base64URL.decode("QR") == nil, "non-zero unused bits")
+        #expect(Base64URL.decode("QQ==") == nil)
+        #expect(Base64URL.decode("Q") == nil)
+        #expect(Base64URL.decode("a b c d") == nil)
+    }
+
+    @Test("JSON reader: accepts valid objects, rejects everything else")
+    func flatJSON() {
+        func parse(_ text: String) -> FlatJSONObject? { FlatJSONObject(parsing: Array(text.utf8)) }
+        #expect(parse(#"{"a":"x\"y\u00e9\ud83d\ude00","b":-1.5e2,"c":[{"d":null}],"e":true}"#)?["a"] == .string("x\"yé😀"))
+        #expect(parse(#"{"b":-1.5e2}"#)?["b"] == .number(-150))
+        #expect(parse("{}") != nil)
+        #expect(parse(" { } ") != nil)
+        for bad in [
+            "", "[]", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{\"a\":01}", "{\"a\":1}}", "{'a':1}",
+            "{\"a\":\"\u{01}\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\\ud83d\"}", "{\"a\":1,\"a\":2}", "{\"a\":tru}",
+            String(repeating: "[", count: 100) + "{",
+            "{\"a\":" + String(repeating: "[", count: 40) + String(repeating: "]", count: 40) + "}",
+        ] {
+            #expect(parse(bad) == nil, "accepted \(bad.debugDescription)")
+        }
+    }
+}

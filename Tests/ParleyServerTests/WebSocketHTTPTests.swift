@@ -1,0 +1,145 @@
+import Foundation
+import ParleyCodec
+import ParleyServer
+import Testing
+
+/// Server WebSocket frames after the HTTP response in `bytes` (server frames are unmasked).
+func serverFrames(in bytes: [UInt8]) -> (head: String, frames: [(opcode: UInt8, payload: [UInt8])]) {
+    let separator: [UInt8] = Array("\r\n\r\n".utf8)
+    guard let end = (0...(max(0, bytes.count - 4))).first(where: { bytes.count >= $0 + 4 && Array(bytes[$0..<$0 + 4]) == separator }) else {
+        return (String(decoding: bytes, as: UTF8.self), [])
+    }
+    let head = String(decoding: bytes[..<end], as: UTF8.self)
+    var index = end + 4
+    var frames: [(UInt8, [UInt8])] = []
+    while index + 2 <= bytes.count {
+        let opcode = bytes[index] & 0x0F
+        var length = Int(bytes[index + 1] & 0x7F)
+        var offset = index + 2
+        if length == 126 {
+            guard offset + 2 <= bytes.count else { break }
+            length = Int(bytes[offset]) << 8 | Int(bytes[offset + 1])
+            offset += 2
+        } else if length == 127 {
+            guard offset + 8 <= bytes.count else { break }
+            length = bytes[offset..<offset + 8].reduce(0) { $0 << 8 | Int($1) }
+            offset += 8
+        }
+        guard offset + length <= bytes.count else { break }
+        frames.append((opcode, Array(bytes[offset..<offset + length])))
+        index = offset + length
+    }
+    return (head, frames)
+}
+
+func stompText(_ frames: [(opcode: UInt8, payload: [UInt8])]) -> String {
+    frames.filter { $0.opcode == 1 || $0.opcode == 2 }.map { String(decoding: $0.payload, as: UTF8.self) }.joined()
+}
+
+@Suite(.timeLimit(.minutes(1))) struct WebSocketHTTPTests {
+    func exchange(_ server: TestServer, _ request: String) async throws -> RawConnection {
+        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
+        try await connection.send(request)
+        try await connection.wait(for: "close") { $0.isClosed }
+        return connection
+    }
+
+    @Test func plainHTTPRequestGets426WithBodyAndClose() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let connection = try await exchange(server, "GET /ws/chat HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(connection.text.hasPrefix("HTTP/1.1 426"))
+        #expect(connection.text.contains("STOMP over WebSocket"))
+    }
+
+    @Test func wrongPathGets404() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let connection = try await exchange(server, upgradeRequest(path: "/ws/other"))
+        #expect(connection.text.hasPrefix("HTTP/1.1 404"))
+        #expect(connection.text.contains("/ws/chat"))
+    }
+
+    @Test func onlyUnsupportedSubprotocolsGet400() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let connection = try await exchange(server, upgradeRequest(protocols: "mqtt, v13.stomp"))
+        #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+        #expect(connection.text.contains("supported are v12.stomp, v11.stomp, v10.stomp"))
+    }
+
+    @Test func brokenUpgradeGets400() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let connection = try await exchange(server, upgradeRequest(key: nil))
+        #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+    }
+
+    @Test func garbageGets400() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let connection = try await exchange(server, "HELLO\r\n\r\n")
+        #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+    }
+
+    @Test func framesMaySpanMessagesAndMessagesMayHoldSeveralFrames() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
+        try await connection.send(upgradeRequest(protocols: nil))
+        try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
+        #expect(connection.text.hasPrefix("HTTP/1.1 101"))
+        #expect(!connection.text.lowercased().contains("sec-websocket-protocol"))
+        let token = try await server.token("alice")
+        let connect = Array("CONNECT\naccept-version:1.2\nhost:/\nAuthorization:Bearer \(token)\n\n\0".utf8)
+        // One CONNECT split over three messages, the middle one binary.
+        try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array(connect[0..<10])))
+        try await connection.send(maskedWebSocketFrame(opcode: 2, payload: Array(connect[10..<40])))
+        try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array(connect[40...])))
+        // Two frames in one message, plus a ping.
+        let two = "SUBSCRIBE\nid:1\ndestination:/topic/x\nreceipt:s\n\n\0SEND\ndestination:/topic/x\nreceipt:p\n\nhello\0"
+        try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array(two.utf8)))
+        try await connection.send(maskedWebSocketFrame(opcode: 9, payload: Array("are you there".utf8)))
+        try await connection.wait(for: "MESSAGE and pong") { connection in
+            let frames = serverFrames(in: connection.received).frames
+            return stompText(frames).contains("hello") && frames.contains { $0.opcode == 0xA }
+        }
+        let frames = serverFrames(in: connection.received).frames
+        let text = stompText(frames)
+        #expect(text.hasPrefix("CONNECTED\n"))
+        #expect(text.contains("receipt-id:s\n") && text.contains("receipt-id:p\n"))
+        #expect(text.contains("MESSAGE\ndestination:/topic/x\n"))
+        #expect(frames.contains { $0.opcode == 0xA && $0.payload == Array("are you there".utf8) })
+        // Close handshake: our close frame is answered with one, then the connection ends.
+        try await connection.send(maskedWebSocketFrame(opcode: 8, payload: [0x03, 0xE8]))
+        try await connection.wait(for: "close") { $0.isClosed }
+        #expect(serverFrames(in: connection.received).frames.last?.opcode == 8)
+    }
+
+    @Test func subprotocolCapsTheStompVersion() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
+        try await connection.send(upgradeRequest(protocols: "v11.stomp, v10.stomp"))
+        try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
+        #expect(connection.text.lowercased().contains("sec-websocket-protocol: v11.stomp"))
+        let token = try await server.token("alice")
+        try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array("CONNECT\naccept-version:1.1,1.2\nhost:/\npasscode:\(token)\n\n\0".utf8)))
+        try await connection.wait(for: "CONNECTED") { stompText(serverFrames(in: $0.received).frames).contains("\0") }
+        #expect(stompText(serverFrames(in: connection.received).frames).contains("version:1.1\n"))
+        await connection.close()
+    }
+
+    @Test func errorClosesWebSocketCleanly() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
+        try await connection.send(upgradeRequest())
+        try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
+        try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array("SEND\ndestination:/topic/x\n\n\0".utf8)))
+        try await connection.wait(for: "close") { $0.isClosed }
+        let frames = serverFrames(in: connection.received).frames
+        #expect(stompText(frames).hasPrefix("ERROR\n"))
+        #expect(frames.last?.opcode == 8, "a WebSocket close frame follows the ERROR")
+    }
+}
