@@ -160,7 +160,7 @@ let clientTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyLoadTests",
-        dependencies: ["ParleyLoad", "ParleyClient"],
+        dependencies: ["ParleyLoad", "ParleyClient", "ParleyServer", "ParleyAuth", "ParleyRelay", "ParleyBroker"],
         swiftSettings: strict
     ),
 ]
