@@ -141,6 +141,7 @@ let clientTargets: [Target] = [
         dependencies: [
             "ParleyClient",
             "ParleyCodec",
+            "ParleyProfiles",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -160,7 +161,7 @@ let clientTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyLoadTests",
-        dependencies: ["ParleyLoad", "ParleyClient", "ParleyServer", "ParleyAuth", "ParleyRelay", "ParleyBroker"],
+        dependencies: ["ParleyLoad", "ParleyClient", "ParleyProfiles", "ParleyServer", "ParleyAuth", "ParleyRelay", "ParleyBroker"],
         swiftSettings: strict
     ),
 ]

@@ -1,4 +1,5 @@
 import ParleyClient
+import ParleyCodec
 
 /// What one load client presents in CONNECT.
 public struct LoadCredentials: Sendable, Hashable {
@@ -8,15 +9,25 @@ public struct LoadCredentials: Sendable, Hashable {
     public var login: String?
     /// `passcode` header.
     public var passcode: String?
-    /// The name the server will know this client by, when the server does not say (CONNECTED `user-name`).
+    /// The name the server routes this client's user destinations by (e.g. the token subject). When nil, the
+    /// CONNECTED frame's `user-name`, then the login, are used.
     public var principal: String?
+    /// Further CONNECT headers (e.g. a profile's authentication headers).
+    public var connectHeaders: StompHeaders
 
     /// Creates credentials; all parts optional.
-    public init(bearerToken: String? = nil, login: String? = nil, passcode: String? = nil, principal: String? = nil) {
+    public init(
+        bearerToken: String? = nil,
+        login: String? = nil,
+        passcode: String? = nil,
+        principal: String? = nil,
+        connectHeaders: StompHeaders = [:]
+    ) {
         self.bearerToken = bearerToken
         self.login = login
         self.passcode = passcode
         self.principal = principal
+        self.connectHeaders = connectHeaders
     }
 }
 
@@ -76,6 +87,23 @@ public struct AccountAPICredentials: LoadCredentialProvider {
     public func credentials(forClient index: Int, runID: String) async throws -> LoadCredentials {
         let loginID = "\(loginPrefix)\(runID)\(index)"
         let tokens = try await api.signupAndLogin(loginId: loginID, username: loginID, password: password)
-        return LoadCredentials(bearerToken: tokens.accessToken, principal: loginID)
+        // Parley routes user destinations by the token's subject; the CONNECTED `user-name` names it too.
+        return LoadCredentials(bearerToken: tokens.accessToken, principal: JWTSubject.peek(tokens.accessToken))
     }
 }
+
+/// Reads the `sub` claim of a JWT without verifying it (the server does that); only to learn the principal.
+enum JWTSubject {
+    static func peek(_ token: String) -> String? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3 else { return nil }
+        var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object["sub"] as? String
+    }
+}
+
+import Foundation

@@ -199,8 +199,9 @@ final class MessagingRun: Sendable {
         if let token = credentials.bearerToken { options.bearerToken = token }
         if let login = credentials.login { options.login = login }
         if let passcode = credentials.passcode { options.passcode = passcode }
+        for (name, value) in credentials.connectHeaders { options.headers[name] = value }
         let client = try await StompClient.connect(to: settings.endpoint, options: options)
-        let principal = client.connectedFrame.headers["user-name"] ?? credentials.principal ?? credentials.login ?? "client-\(index)"
+        let principal = credentials.principal ?? client.connectedFrame.headers["user-name"] ?? credentials.login ?? "client-\(index)"
         return LoadSession(client: client, participant: LoadParticipant(index: index, principal: principal, runID: settings.runID))
     }
 

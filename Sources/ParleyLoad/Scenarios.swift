@@ -145,6 +145,7 @@ public struct ConnectScenario: Sendable {
                 if let token = credential.bearerToken { options.bearerToken = token }
                 if let login = credential.login { options.login = login }
                 if let passcode = credential.passcode { options.passcode = passcode }
+                for (name, value) in credential.connectHeaders { options.headers[name] = value }
                 do {
                     return .success(try await StompClient.connect(to: endpoint, options: options))
                 } catch {

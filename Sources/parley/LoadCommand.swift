@@ -3,6 +3,7 @@ import Foundation
 import ParleyClient
 import ParleyCodec
 import ParleyLoad
+import ParleyProfiles
 
 #if canImport(Glibc)
 import Glibc
@@ -22,13 +23,13 @@ struct LoadCommand: AsyncParsableCommand {
     )
 }
 
-/// Which server dialect destinations follow.
-enum LoadProfile: String, ExpressibleByArgument, CaseIterable {
+/// Built-in server dialects, used when no profile file is found.
+enum BuiltInProfile: String, CaseIterable {
     /// Parley / Spring: `/app/chat.sendMessage`, `/user/queue/messages`, `/topic/rooms.*`; tokens from the account API.
     case parley
     /// RabbitMQ: per-client `/queue/…`, room `/topic/…`, guest/guest on vhost `/`.
     case rabbitmq
-    /// ActiveMQ: like rabbitmq, admin/admin by default.
+    /// ActiveMQ: like rabbitmq, admin/admin.
     case activemq
     /// Any broker with `/queue/` and `/topic/`; credentials only from --login/--passcode.
     case queues
@@ -36,22 +37,28 @@ enum LoadProfile: String, ExpressibleByArgument, CaseIterable {
 
 /// Where to connect and as whom.
 struct LoadTargetOptions: ParsableArguments {
-    @Option(help: "STOMP endpoint: ws://host:port/path, tcp://host:port or stomp://host:port.")
-    var target: String = "ws://127.0.0.1:8084/ws/chat"
+    @Option(help: "STOMP endpoint: ws://host:port/path, tcp://host:port or stomp://host:port (default: the profile's WebSocket URL).")
+    var target: String?
 
-    @Option(help: "Server profile: \(LoadProfile.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var profile: LoadProfile = .parley
+    @Option(help: """
+        Server profile: a YAML file, a name in --profiles-dir (parley, rabbitmq, activemq), or the built-in \
+        parley, rabbitmq, activemq, queues.
+        """)
+    var profile: String = "parley"
 
-    @Option(help: "Parley account API for sign-up/login tokens (profile parley without --login).")
-    var accountURL: String = "http://127.0.0.1:8085"
+    @Option(help: "Directory of profile YAML files.")
+    var profilesDir: String = "conformance/profiles"
 
-    @Option(help: "STOMP login (instead of account API tokens for parley).")
+    @Option(help: "Parley account API for sign-up/login tokens (bearer profiles without --login).")
+    var accountURL: String?
+
+    @Option(help: "STOMP login (instead of the profile's credentials).")
     var login: String?
 
     @Option(help: "STOMP passcode.")
     var passcode: String?
 
-    @Option(help: "CONNECT host header (virtual host); default / for rabbitmq, else the target host.")
+    @Option(help: "CONNECT host header (virtual host); default from the profile, else the target host.")
     var vhost: String?
 
     @Option(help: "Client heart-beat wish 'send,receive' in ms.")
@@ -60,31 +67,65 @@ struct LoadTargetOptions: ParsableArguments {
     @Option(help: "Hard stop for the whole run, seconds.")
     var timeout: Double = 120
 
-    func endpoint() throws -> StompEndpoint {
-        do { return try StompEndpoint(url: target) } catch { throw ValidationError(error.description) }
+    /// The profile file, when one matches --profile.
+    func profileFile() throws -> ServerProfile? {
+        let fileManager = FileManager.default
+        let candidates = [profile, "\(profilesDir)/\(profile).yaml", "\(profilesDir)/\(profile).yml"]
+        guard let path = candidates.first(where: { $0.contains(".y") && fileManager.fileExists(atPath: $0) }) else {
+            return nil
+        }
+        do {
+            return try ServerProfile.load(file: URL(fileURLWithPath: path))
+        } catch {
+            throw ValidationError("cannot load profile \(path): \(error)")
+        }
     }
 
-    func clientOptions() throws -> StompClient.Options {
+    func builtIn() throws -> BuiltInProfile {
+        guard let builtIn = BuiltInProfile(rawValue: profile) else {
+            throw ValidationError(
+                "unknown profile '\(profile)': not a YAML file, not in \(profilesDir), not one of \(BuiltInProfile.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return builtIn
+    }
+
+    func endpoint(_ loaded: ServerProfile?) throws -> StompEndpoint {
+        let url = target ?? loaded.flatMap { $0.connection.url(for: .websocket) ?? $0.connection.url(for: .tcp) }
+            ?? "ws://127.0.0.1:8084/ws/chat"
+        do { return try StompEndpoint(url: url) } catch { throw ValidationError(error.description) }
+    }
+
+    func clientOptions(_ loaded: ServerProfile?) throws -> StompClient.Options {
         guard let heartBeat = StompHeartBeat(header: heartBeat) else {
             throw ValidationError("--heart-beat must look like 10000,10000")
         }
-        var options = StompClient.Options(heartBeat: heartBeat)
-        options.host = vhost ?? (profile == .rabbitmq ? "/" : nil)
+        var options = loaded.map { StompClient.Options(profile: $0) } ?? StompClient.Options()
+        options.heartBeat = heartBeat
+        if let vhost { options.host = vhost } else if loaded == nil, try builtIn() == .rabbitmq { options.host = "/" }
         return options
     }
 
-    func mapping() -> any LoadDestinationMapping {
-        profile == .parley ? ParleyChatMapping() : BrokerQueueMapping()
+    func mapping(_ loaded: ServerProfile?) throws -> any LoadDestinationMapping {
+        if let loaded { return ProfileDestinationMapping(profile: loaded) }
+        return try builtIn() == .parley ? ParleyChatMapping() : BrokerQueueMapping()
     }
 
-    func credentials() throws -> any LoadCredentialProvider {
+    func credentials(_ loaded: ServerProfile?, runID: String) throws -> any LoadCredentialProvider {
         if login != nil || passcode != nil {
             return StaticCredentials(LoadCredentials(login: login, passcode: passcode))
         }
-        switch profile {
+        if let loaded {
+            do {
+                let provider = try CredentialProvider(profile: loaded, accountURL: accountURL.map { URL(string: $0) } ?? nil, runID: runID)
+                return ProfileCredentials(provider: provider)
+            } catch {
+                throw ValidationError("profile \(loaded.name): \(error)")
+            }
+        }
+        switch try builtIn() {
         case .parley:
             do {
-                return AccountAPICredentials(api: try AccountAPIClient(baseURL: accountURL))
+                return AccountAPICredentials(api: try AccountAPIClient(baseURL: accountURL ?? "http://127.0.0.1:8085"))
             } catch {
                 throw ValidationError(error.description)
             }
@@ -98,7 +139,9 @@ struct LoadTargetOptions: ParsableArguments {
 
     func validate() throws {
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
-        _ = try endpoint()
+        let loaded = try profileFile()
+        if loaded == nil { _ = try builtIn() }
+        _ = try endpoint(loaded)
     }
 }
 
@@ -133,17 +176,20 @@ struct TrafficOptions: ParsableArguments {
     }
 
     func settings(_ target: LoadTargetOptions, output: LoadOutputOptions) throws -> LoadSettings {
-        LoadSettings(
-            endpoint: try target.endpoint(),
-            mapping: target.mapping(),
-            credentials: try target.credentials(),
-            clientOptions: try target.clientOptions(),
+        let loaded = try target.profileFile()
+        let runID = LoadSettings.randomRunID()
+        return LoadSettings(
+            endpoint: try target.endpoint(loaded),
+            mapping: try target.mapping(loaded),
+            credentials: try target.credentials(loaded, runID: runID),
+            clientOptions: try target.clientOptions(loaded),
             pacing: rate.map { .rate($0) } ?? .window(window ?? 64),
             messagesPerSender: messages,
             duration: duration.map { .milliseconds(Int64($0 * 1000)) },
             timeout: target.timeoutDuration,
             stallTimeout: .milliseconds(Int64(stallTimeout * 1000)),
             payloadSize: size,
+            runID: runID,
             progress: output.progressReporter()
         )
     }
@@ -306,15 +352,18 @@ extension LoadCommand {
         }
 
         func run() async throws {
+            let loaded = try target.profileFile()
+            let runID = LoadSettings.randomRunID()
             let scenario = ConnectScenario(
-                endpoint: try target.endpoint(),
+                endpoint: try target.endpoint(loaded),
                 connections: connections,
                 concurrency: concurrency,
                 hold: .milliseconds(Int64(hold * 1000)),
-                credentials: try target.credentials(),
-                clientOptions: try target.clientOptions(),
+                credentials: try target.credentials(loaded, runID: runID),
+                clientOptions: try target.clientOptions(loaded),
                 serverPID: serverPID,
-                timeout: target.timeoutDuration
+                timeout: target.timeoutDuration,
+                runID: runID
             )
             try await runLoad({ try await scenario.run() }, output: output)
         }

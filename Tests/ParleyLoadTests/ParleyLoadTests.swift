@@ -1,7 +1,9 @@
+import Foundation
 import ParleyAuth
 import ParleyBroker
 import ParleyClient
 import ParleyLoad
+import ParleyProfiles
 import ParleyRelay
 import ParleyServer
 import Testing
@@ -61,6 +63,17 @@ struct ParleyServerLoadTests {
         #expect(result.sent == 40)
         #expect(result.expected == 400)
         #expect(result.delivered == 400)
+        #expect(result.lost == 0)
+    }
+
+    @Test func parleyProfileDrivesARing() async throws {
+        let server = try await Server.start()
+        defer { Task { await server.server.stop() } }
+        var settings = server.settings(webSocket: true, messages: 10)
+        settings.mapping = ProfileDestinationMapping(profile: try ServerProfile.load(named: "parley", in: ProfileLoadTests.profiles))
+        let result = try await RingScenario(settings: settings, clients: 10).run()
+        #expect(result.mapping == "parley")
+        #expect(result.delivered == 100)
         #expect(result.lost == 0)
     }
 
