@@ -1,3 +1,4 @@
+import Foundation
 import ParleyClient
 import ParleyCodec
 import ParleyLoad
@@ -77,5 +78,21 @@ struct RabbitMQLoadTests {
         #expect(connect.droppedDuringHold == 0)
         #expect(connect.connectRate > 0)
         #expect(connect.holdSeconds >= 0.29)
+    }
+}
+
+/// The ring scenario against a real ActiveMQ over TCP.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["PARLEY_ACTIVEMQ_STOMP"] != nil, "PARLEY_ACTIVEMQ_STOMP not set: start ActiveMQ with conformance/peers/activemq.sh"))
+struct ActiveMQLoadTests {
+    @Test func ringTenByTen() async throws {
+        let address = try #require(ProcessInfo.processInfo.environment["PARLEY_ACTIVEMQ_STOMP"])
+        let settings = LoadSettings(
+            endpoint: try StompEndpoint(url: "tcp://\(address)"), mapping: BrokerQueueMapping(),
+            credentials: StaticCredentials(LoadCredentials(login: "admin", passcode: "admin")),
+            messagesPerSender: 10, timeout: .seconds(30), stallTimeout: .seconds(3))
+        let result = try await RingScenario(settings: settings, clients: 10).run()
+        #expect(result.delivered == 100)
+        #expect(result.lost == 0)
+        #expect(result.duplicates == 0)
     }
 }
