@@ -18,6 +18,12 @@ import Testing
         #expect(StompHeaders([("x", "1"), ("x", "2")]).values(for: "x") == ["1", "2"])
     }
 
+    @Test func descriptionHidesCredentials() {
+        let frame = StompFrame(.connect, headers: ["login": "alice", "passcode": "s3cret", "Authorization": "Bearer abc"])
+        #expect(!frame.description.contains("s3cret") && !frame.description.contains("abc"))
+        #expect(frame.description.contains("login:alice"))
+    }
+
     @Test func commandsKnowWhetherTheyCarryBodies() {
         #expect(StompCommand.allKnown.filter(\.allowsBody) == [.send, .message, .error])
         #expect(StompCommand.allKnown.filter { !$0.escapesHeaders } == [.connect, .connected])
@@ -94,6 +100,19 @@ import Testing
         buffer.writeString("ueue\n\nbody\0")
         #expect(try decoder.next(from: &buffer) == .frame(StompFrame(.send, headers: ["destination": "/queue"], body: "body")))
         #expect(!decoder.isInsideFrame)
+    }
+
+    @Test func errorsAreSticky() throws {
+        var decoder = StompDecoder()
+        var buffer = ByteBuffer(string: "SEND\nx:\\t\n\n\0")
+        #expect(throws: StompDecodingError.self) { try decoder.next(from: &buffer) }
+        var fresh = ByteBuffer(string: "SEND\n\n\0")
+        do {
+            _ = try decoder.next(from: &fresh)
+            Issue.record("decoder continued after an error")
+        } catch {
+            #expect(error.kind == .invalidEscape)
+        }
     }
 
     @Test func typedErrorCarriesKindAndSafeMessage() {
