@@ -69,6 +69,52 @@ let accountTargets: [Target] = [
         ],
         swiftSettings: strict
     ),
+    .target(
+        name: "ParleyAccounts",
+        dependencies: [
+            "ParleyAuth",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyAccountsTests",
+        dependencies: [
+            "ParleyAccounts",
+            "ParleyAuth",
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyApp",
+        dependencies: [
+            "ParleyAccounts",
+            "ParleyAuth",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyAppTests",
+        dependencies: [
+            "ParleyApp",
+            "ParleyAccounts",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strict
+    ),
 ]
 
 // MARK: - Broker + transports (issue 4)
@@ -177,6 +223,7 @@ let conformanceTargets: [Target] = [
     .target(
         name: "ParleyProfiles",
         dependencies: [
+            "ParleyClient",
             .product(name: "Yams", package: "Yams"),
         ],
         swiftSettings: strict
@@ -197,12 +244,16 @@ let conformanceTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyConformanceTests",
-        dependencies: ["ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyClient"],
+        dependencies: [
+            "ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyClient",
+            // The in-process Parley every conversation also runs against.
+            "ParleyAccounts", "ParleyAuth", "ParleyServer", "ParleyBroker", "ParleyRelay",
+        ],
         swiftSettings: strict
     ),
     .testTarget(
         name: "ParleyProfilesTests",
-        dependencies: ["ParleyProfiles"],
+        dependencies: ["ParleyProfiles", "ParleyClient"],
         swiftSettings: strict
     ),
 ]
@@ -246,6 +297,9 @@ let package = Package(
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
         .library(name: "ParleyProfiles", targets: ["ParleyProfiles"]),
         .library(name: "ParleyConformance", targets: ["ParleyConformance"]),
+        .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
+        .library(name: "ParleyAccounts", targets: ["ParleyAccounts"]),
+        .library(name: "ParleyApp", targets: ["ParleyApp"]),
         .library(name: "ParleyCodec", targets: ["ParleyCodec"]),
         .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
         .library(name: "ParleyClient", targets: ["ParleyClient"]),
@@ -254,7 +308,6 @@ let package = Package(
         .executable(name: "parley-bench", targets: ["parley-bench"]),
         .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
         .library(name: "ParleyServer", targets: ["ParleyServer"]),
-        .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyClient
 import ParleyProfiles
 import Testing
 
@@ -124,5 +125,26 @@ let profilesDirectory = URL(fileURLWithPath: #filePath)
         } throws: { error in
             "\(error)".hasPrefix("account API signup alice-r failed")
         }
+    }
+}
+
+@Suite struct EndpointTests {
+    @Test func profileURLsBecomeClientEndpoints() throws {
+        let profile = try ServerProfile.load(named: "rabbitmq", in: profilesDirectory)
+        let ws = try #require(profile.defaultEndpoint(for: .websocket))
+        #expect(ws.port == 15674)
+        #expect(ws.transport == .webSocket(path: "/ws"))
+        #expect(TransportKind(ws) == .websocket)
+        #expect(profile.defaultEndpoint(for: .tcp)?.port == 61613)
+        #expect(throws: StompEndpointError.self) { try ServerProfile.endpoint(url: "http://x:1") }
+    }
+
+    @Test func connectHeadersUseVhostAndCredentials() async throws {
+        let profile = try ServerProfile.load(named: "rabbitmq", in: profilesDirectory)
+        let credentials = try await CredentialProvider(profile: profile, runID: "r").credentials(for: "alice")
+        let headers = profile.connectHeaders(for: credentials, fallbackHost: "localhost")
+        #expect(headers.map(\.0) == ["accept-version", "host", "heart-beat", "login", "passcode"])
+        #expect(headers[1].1 == "/")
+        #expect(headers[3].1 == "guest")
     }
 }

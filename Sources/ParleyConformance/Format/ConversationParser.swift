@@ -301,13 +301,13 @@ public struct ConversationParser: Sendable {
             return .expectAnyOrder(expectations)
         case "expect_nothing":
             try checkKeys(mapping, allowed: ["expect_nothing"], context: "expect_nothing")
-            return .expectNothing(seconds: try duration(value))
+            return .expectNothing(try waitTime(value))
         case "expect_closed":
-            try checkKeys(mapping, allowed: ["expect_closed"], context: "expect_closed")
-            return .expectClosed(seconds: try duration(value))
+            try checkKeys(mapping, allowed: ["expect_closed", "allow"], context: "expect_closed")
+            return .expectClosed(try waitTime(value), allowing: try stringList(mapping["allow"], "allow"))
         case "expect_heart_beat":
             try checkKeys(mapping, allowed: ["expect_heart_beat"], context: "expect_heart_beat")
-            return .expectHeartBeat(seconds: try duration(value))
+            return .expectHeartBeat(try waitTime(value))
         default:
             throw fail(node, "unknown action \(name)")
         }
@@ -415,6 +415,18 @@ public struct ConversationParser: Sendable {
             pairs.append(HeaderPair(try string(name, "header name"), try string(value, "header value")))
         }
         return pairs
+    }
+
+    /// A duration, or `{server_heart_beats: N}` / `{client_heart_beats: N}` (multiples of the negotiated interval).
+    private func waitTime(_ node: Node) throws(ConversationFormatError) -> WaitTime {
+        guard let mapping = node.mapping else { return .seconds(try duration(node)) }
+        try checkKeys(mapping, allowed: ["server_heart_beats", "client_heart_beats"], context: "wait time")
+        guard mapping.count == 1, let key = mapping.first?.key.string, let valueNode = mapping.first?.value,
+            let factor = valueNode.scalar.flatMap({ Double($0.string) }), factor > 0, factor <= 100
+        else {
+            throw fail(node, "a wait time is a duration, {server_heart_beats: N} or {client_heart_beats: N} with 0 < N <= 100")
+        }
+        return key == "server_heart_beats" ? .serverHeartBeats(factor) : .clientHeartBeats(factor)
     }
 
     /// Parses `500ms`, `2s`, `1.5s` or a bare number of seconds.

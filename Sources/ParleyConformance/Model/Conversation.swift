@@ -136,11 +136,23 @@ public enum ClientAction: Sendable, Hashable {
     /// The next frames must match these expectations, in any order.
     case expectAnyOrder([FrameExpectation])
     /// No frame may arrive within the time (heart-beats ignored).
-    case expectNothing(seconds: Double)
+    case expectNothing(WaitTime)
     /// The connection must be closed by the server within the time, with no further frame.
-    case expectClosed(seconds: Double)
+    /// `allowing` lists commands that may arrive (and are skipped) before the close, e.g. an explanatory ERROR.
+    case expectClosed(WaitTime, allowing: [String])
     /// At least one heart-beat must arrive within the time.
-    case expectHeartBeat(seconds: Double)
+    case expectHeartBeat(WaitTime)
+}
+
+/// How long a waiting step waits: fixed, or relative to the heart-beat intervals negotiated in CONNECTED, so a
+/// conversation works whatever heart-beat settings the server has.
+public enum WaitTime: Sendable, Hashable {
+    /// A fixed number of seconds.
+    case seconds(Double)
+    /// Multiples of the negotiated server→client interval (how often the server must send something).
+    case serverHeartBeats(Double)
+    /// Multiples of the negotiated client→server interval (how long the server may wait for the client).
+    case clientHeartBeats(Double)
 }
 
 /// Options of a connect step.

@@ -17,9 +17,12 @@ final class ClientState: @unchecked Sendable {
     var credentials: ClientCredentials?
     var version: StompVersion = .v1_2
     var connectedHeaders: [String: String] = [:]
+    /// What this client asked for in CONNECT (`heart-beat`), to negotiate with CONNECTED's answer.
+    var requestedHeartBeat = StompHeartBeat(send: 0, receive: 0)
+    /// Negotiated intervals in ms: client→server (`outgoing`) and server→client (`incoming`).
+    var negotiatedHeartBeat: (outgoing: Int, incoming: Int) = (0, 0)
     var subscriptionCount = 0
     var lastSubscription: String?
-    var readerTask: Task<Void, Never>?
 
     init(spec: ClientSpec) { self.spec = spec }
 }
@@ -87,7 +90,6 @@ actor ConversationExecution {
     private func closeAll() async {
         for client in clients.values {
             await client.wire?.close()
-            client.readerTask?.cancel()
         }
     }
 
@@ -209,26 +211,37 @@ actor ConversationExecution {
             _ = try await expect(expectation, client, context)
         case .expectAnyOrder(let expectations):
             try await expectAnyOrder(expectations, client, context)
-        case .expectNothing(let seconds):
+        case .expectNothing(let wait):
+            let seconds = try self.seconds(wait, client, context)
             let deadline = ContinuousClock.now + .seconds(seconds)
             if let event = await client.inbox.next(until: deadline) {
                 throw fail(
                     context, "expected nothing within \(format(seconds)), but received \(eventName(event))",
                     expected: "nothing", received: [render(event, client)])
             }
-        case .expectClosed(let seconds):
+        case .expectClosed(let wait, let allowing):
+            let seconds = try self.seconds(wait, client, context)
             let deadline = ContinuousClock.now + .seconds(seconds)
-            guard let event = await client.inbox.next(until: deadline) else {
-                throw fail(
-                    context, "connection still open after \(format(seconds))", expected: "connection closed",
-                    received: [])
+            var skipped: [String] = []
+            while true {
+                guard let event = await client.inbox.next(until: deadline) else {
+                    throw fail(
+                        context, "connection still open after \(format(seconds))", expected: "connection closed",
+                        received: skipped)
+                }
+                if case .frame(let frame) = event, allowing.contains(frame.command.rawValue) {
+                    skipped.append(render(event, client))
+                    continue
+                }
+                guard case .closed = event else {
+                    throw fail(
+                        context, "expected the connection to close, but received \(eventName(event))",
+                        expected: "connection closed", received: skipped + [render(event, client)])
+                }
+                break
             }
-            guard case .closed = event else {
-                throw fail(
-                    context, "expected the connection to close, but received \(eventName(event))",
-                    expected: "connection closed", received: [render(event, client)])
-            }
-        case .expectHeartBeat(let seconds):
+        case .expectHeartBeat(let wait):
+            let seconds = try self.seconds(wait, client, context)
             let deadline = ContinuousClock.now + .seconds(seconds)
             guard let event = await client.inbox.next(until: deadline, includeHeartBeats: true) else {
                 throw fail(context, "no heart-beat within \(format(seconds))", expected: "heart-beat (EOL)")
@@ -251,7 +264,9 @@ actor ConversationExecution {
             frame.headers.add("accept-version", try resolve(options.acceptVersion ?? profile.connection.acceptVersion, client, context))
         }
         frame.headers.add("host", try options.host.map { try resolve($0, client, context) } ?? profile.connection.hostHeader ?? runner.endpoint.host)
-        frame.headers.add("heart-beat", options.heartBeat ?? "0,0")
+        let heartBeat = options.heartBeat ?? "0,0"
+        frame.headers.add("heart-beat", heartBeat)
+        client.requestedHeartBeat = StompHeartBeat(header: heartBeat) ?? StompHeartBeat(send: 0, receive: 0)
         if options.authenticate {
             for header in try await authenticationHeaders(for: client, context) {
                 frame.headers.add(header.name, header.value)
@@ -261,16 +276,40 @@ actor ConversationExecution {
         if options.padding > 0 { frame.headers.add("x-padding", String(repeating: "p", count: options.padding)) }
         try await send(frame, client, context)
         guard options.awaitConnected else { return }
-        let connected = try await expect(FrameExpectation(command: "CONNECTED"), client, context)
+        _ = try await expect(FrameExpectation(command: "CONNECTED"), client, context)
+    }
+
+    /// Remembers what CONNECTED said (version, session, user-name, heart-beats), whichever step matched it.
+    private func recordConnected(_ connected: StompFrame, _ client: ClientState) async {
         var recorded: [String: String] = [:]
         for (name, value) in connected.headers where recorded[name] == nil { recorded[name] = value }
+        recordHeartBeats(client, connected: recorded)
         client.connectedHeaders = recorded
-        if let version = recorded["version"].flatMap(StompVersion.init(rawValue:)) {
-            client.version = version
-        } else if recorded["version"] == nil {
-            client.version = .v1_0
-        }
+        client.version = recorded["version"].flatMap(StompVersion.init(rawValue:)) ?? .v1_0
         await client.wire?.setVersion(client.version)
+    }
+
+    private func recordHeartBeats(_ client: ClientState, connected: [String: String]) {
+        let server = connected["heart-beat"].flatMap(StompHeartBeat.init(header:)) ?? StompHeartBeat(send: 0, receive: 0)
+        client.negotiatedHeartBeat = StompHeartBeat.negotiate(local: client.requestedHeartBeat, remote: server)
+    }
+
+    /// Seconds for a wait; heart-beat-relative waits need a negotiated (non-zero) interval.
+    private func seconds(_ wait: WaitTime, _ client: ClientState, _ context: StepContext) throws -> Double {
+        switch wait {
+        case .seconds(let seconds):
+            return seconds
+        case .serverHeartBeats(let factor):
+            guard client.negotiatedHeartBeat.incoming > 0 else {
+                throw fail(context, "no server heart-beats were negotiated (CONNECTED heart-beat \(client.connectedHeaders["heart-beat"] ?? "absent"))")
+            }
+            return factor * Double(client.negotiatedHeartBeat.incoming) / 1000
+        case .clientHeartBeats(let factor):
+            guard client.negotiatedHeartBeat.outgoing > 0 else {
+                throw fail(context, "no client heart-beats were negotiated (CONNECTED heart-beat \(client.connectedHeaders["heart-beat"] ?? "absent"))")
+            }
+            return factor * Double(client.negotiatedHeartBeat.outgoing) / 1000
+        }
     }
 
     private func authenticationHeaders(for client: ClientState, _ context: StepContext) async throws
@@ -419,6 +458,7 @@ actor ConversationExecution {
                     received: [render(event, client)])
             }
             try capture(expectation.captures, from: frame, context)
+            if frame.command == .connected { await recordConnected(frame, client) }
             await client.inbox.setMark()
             return frame
         }
@@ -580,6 +620,16 @@ actor ConversationExecution {
     }
 }
 
+extension WaitTime {
+    var summary: String {
+        switch self {
+        case .seconds(let seconds): return "\(seconds) s"
+        case .serverHeartBeats(let factor): return "\(factor) server heart-beat intervals"
+        case .clientHeartBeats(let factor): return "\(factor) client heart-beat intervals"
+        }
+    }
+}
+
 extension ClientAction {
     /// One-line description for reports.
     var summary: String {
@@ -599,9 +649,9 @@ extension ClientAction {
         case .abort: return "abort connection"
         case .expect(let expectation): return "expect \(expectation.command)"
         case .expectAnyOrder(let list): return "expect any order (\(list.map(\.command).joined(separator: ", ")))"
-        case .expectNothing(let seconds): return "expect nothing for \(seconds) s"
-        case .expectClosed(let seconds): return "expect closed within \(seconds) s"
-        case .expectHeartBeat(let seconds): return "expect heart-beat within \(seconds) s"
+        case .expectNothing(let wait): return "expect nothing for \(wait.summary)"
+        case .expectClosed(let wait, _): return "expect closed within \(wait.summary)"
+        case .expectHeartBeat(let wait): return "expect heart-beat within \(wait.summary)"
         }
     }
 }
