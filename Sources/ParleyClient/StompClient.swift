@@ -6,7 +6,10 @@ import Synchronization
 /// SEND with optional RECEIPT await, ACK/NACK, heart-beats both ways, clean DISCONNECT.
 ///
 /// One reader task routes inbound frames: MESSAGE to its subscription (by `subscription` header), RECEIPT to its
-/// waiter, ERROR ends the session. Subscription buffers are bounded; a full buffer pauses reading the socket.
+/// waiter, ERROR ends the session. Subscription buffers are bounded; a full buffer pauses reading the socket
+/// (so one subscription that is never consumed eventually stalls the others: consume or unsubscribe).
+/// End every session with ``disconnect(timeout:)`` or ``close()``: the reader and heart-beat tasks keep a
+/// session that is merely dropped alive until the server closes it.
 public final class StompClient: Sendable {
     /// What to put in CONNECT and how the session behaves.
     public struct Options: Sendable {

@@ -44,6 +44,18 @@ struct RabbitMQLoadTests {
         #expect(result.sentPerSecond < 400)
     }
 
+    @Test func durationBoundsAnOpenLoopRun() async throws {
+        let endpoint = try #require(RabbitMQ.endpoints.first)
+        var settings = RabbitMQ.settings(endpoint, messages: 1, pacing: .rate(200))
+        settings.messagesPerSender = nil
+        settings.duration = .milliseconds(400)
+        let result = try await RingScenario(settings: settings, clients: 2).run()
+        // 200 msgs/s for 0.4 s is about 80 messages; the schedule starts at once, so allow some slack.
+        #expect((60...84).contains(result.sent), "sent \(result.sent)")
+        #expect(result.delivered == result.sent)
+        #expect(result.lost == 0)
+    }
+
     @Test func messagesTakenByAnotherConsumerAreReportedLost() async throws {
         let endpoint = try #require(RabbitMQ.endpoints.first)
         var settings = RabbitMQ.settings(endpoint, messages: 20)
