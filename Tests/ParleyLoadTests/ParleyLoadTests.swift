@@ -77,6 +77,21 @@ struct ParleyServerLoadTests {
         #expect(result.lost == 0)
     }
 
+    @Test func connectionStormIsHeldWithoutDrops() async throws {
+        let server = try await Server.start()
+        defer { Task { await server.server.stop() } }
+        let result = try await ConnectScenario(
+            endpoint: .webSocket(host: "127.0.0.1", port: server.ports.webSocket!, path: "/ws/chat"),
+            connections: 200, concurrency: 50, hold: .milliseconds(200), credentials: server.credentials,
+            serverPID: getpid()
+        ).run()
+        let connect = try #require(result.connect)
+        #expect(connect.established == 200)
+        #expect(connect.failed == 0)
+        #expect(connect.droppedDuringHold == 0)
+        #expect(connect.serverRSSHeldKiB != nil)
+    }
+
     @Test func hundredByHundredRingOverWebSocket() async throws {
         let server = try await Server.start()
         defer { Task { await server.server.stop() } }
