@@ -70,14 +70,14 @@ public struct ClosureCredentials: LoadCredentialProvider {
 /// and returns its access token as a bearer token. Login ids are `<prefix><run><index>`.
 public struct AccountAPICredentials: LoadCredentialProvider {
     /// The account API.
-    public var api: AccountAPIClient
+    public var api: ParleyAccountClient
     /// Login id prefix (letters and digits only, to satisfy strict loginId rules).
     public var loginPrefix: String
     /// Password of every load account.
     public var password: String
 
     /// Creates the provider.
-    public init(api: AccountAPIClient, loginPrefix: String = "load", password: String = "Load-test-pass-1234") {
+    public init(api: ParleyAccountClient, loginPrefix: String = "load", password: String = "Load-test-pass-1234") {
         self.api = api
         self.loginPrefix = loginPrefix
         self.password = password

@@ -125,7 +125,7 @@ struct LoadTargetOptions: ParsableArguments {
         switch try builtIn() {
         case .parley:
             do {
-                return AccountAPICredentials(api: try AccountAPIClient(baseURL: accountURL ?? "http://127.0.0.1:8085"))
+                return AccountAPICredentials(api: try ParleyAccountClient(baseURL: accountURL ?? "http://127.0.0.1:8085"))
             } catch {
                 throw ValidationError(error.description)
             }

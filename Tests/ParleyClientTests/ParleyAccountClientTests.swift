@@ -7,11 +7,11 @@ import ParleyClient
 import Testing
 
 /// The account API client against a small real HTTP server speaking the documented JSON.
-struct AccountAPIClientTests {
+struct ParleyAccountClientTests {
     @Test func signupThenLoginReturnsTheAccessToken() async throws {
         let server = try await FakeAccountServer.start()
         defer { Task { await server.stop() } }
-        let api = try AccountAPIClient(baseURL: "http://127.0.0.1:\(server.port)")
+        let api = try ParleyAccountClient(baseURL: "http://127.0.0.1:\(server.port)")
         let tokens = try await withTimeout(10, "signup+login") {
             try await api.signupAndLogin(loginId: "alice1", username: "alice1", password: "secret-pass-1")
         }
@@ -29,17 +29,17 @@ struct AccountAPIClientTests {
     @Test func wrongPasswordIsAStatusError() async throws {
         let server = try await FakeAccountServer.start()
         defer { Task { await server.stop() } }
-        let api = try AccountAPIClient(baseURL: "http://127.0.0.1:\(server.port)/")
+        let api = try ParleyAccountClient(baseURL: "http://127.0.0.1:\(server.port)/")
         _ = try await api.signup(loginId: "bob", username: "bob", password: "right-password")
-        await #expect(throws: AccountAPIError.status(401, #"{"error":"unauthorized","message":"bad credentials"}"#)) {
+        await #expect(throws: ParleyAccountError.status(401, #"{"error":"unauthorized","message":"bad credentials"}"#)) {
             _ = try await api.login(loginId: "bob", password: "wrong")
         }
     }
 
     @Test func badBaseURLsAreRejected() {
-        #expect(throws: AccountAPIError.self) { try AccountAPIClient(baseURL: "https://x") }
-        #expect(throws: AccountAPIError.self) { try AccountAPIClient(baseURL: "http://:80") }
-        #expect(throws: AccountAPIError.self) { try AccountAPIClient(baseURL: "http://h:0") }
+        #expect(throws: ParleyAccountError.self) { try ParleyAccountClient(baseURL: "https://x") }
+        #expect(throws: ParleyAccountError.self) { try ParleyAccountClient(baseURL: "http://:80") }
+        #expect(throws: ParleyAccountError.self) { try ParleyAccountClient(baseURL: "http://h:0") }
     }
 }
 

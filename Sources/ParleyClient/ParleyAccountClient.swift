@@ -5,7 +5,7 @@ import NIOPosix
 
 /// A small HTTP/1.1 JSON client for Parley's account API (`POST /auth/signup`, `POST /auth/login`), used to
 /// obtain bearer tokens for STOMP sessions in load runs and conformance runs. One connection per request.
-public struct AccountAPIClient: Sendable {
+public struct ParleyAccountClient: Sendable {
     /// Access and refresh token from `tokenResponse` of a login.
     public struct Tokens: Sendable, Hashable, Codable {
         /// The JWT to send as `Authorization: Bearer …` in CONNECT.
@@ -32,10 +32,10 @@ public struct AccountAPIClient: Sendable {
     public var timeout: Duration
 
     /// Parses `http://host:port` (https is not supported).
-    public init(baseURL: String, timeout: Duration = .seconds(10)) throws(AccountAPIError) {
+    public init(baseURL: String, timeout: Duration = .seconds(10)) throws(ParleyAccountError) {
         var rest = Substring(baseURL.trimmingWhitespace())
         guard rest.lowercased().hasPrefix("http://") else {
-            throw AccountAPIError.invalidURL(baseURL, "only http:// URLs are supported")
+            throw ParleyAccountError.invalidURL(baseURL, "only http:// URLs are supported")
         }
         rest = rest.dropFirst("http://".count)
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
@@ -44,12 +44,12 @@ public struct AccountAPIClient: Sendable {
         if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
             host = rest[..<colon]
             guard let parsed = Int(rest[rest.index(after: colon)...]), (1...65535).contains(parsed) else {
-                throw AccountAPIError.invalidURL(baseURL, "invalid port")
+                throw ParleyAccountError.invalidURL(baseURL, "invalid port")
             }
             port = parsed
         }
         if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        guard !host.isEmpty else { throw AccountAPIError.invalidURL(baseURL, "missing host") }
+        guard !host.isEmpty else { throw ParleyAccountError.invalidURL(baseURL, "missing host") }
         self.host = String(host)
         self.port = port
         self.timeout = timeout
@@ -63,12 +63,12 @@ public struct AccountAPIClient: Sendable {
     /// `POST /auth/login` → `tokenResponse`.
     public func login(loginId: String, password: String) async throws -> Tokens {
         let response = try await postJSON("/auth/login", ["loginId": loginId, "password": password])
-        guard response.status == 200 else { throw AccountAPIError.status(response.status, response.text) }
+        guard response.status == 200 else { throw ParleyAccountError.status(response.status, response.text) }
         struct LoginBody: Decodable { var tokenResponse: Tokens }
         do {
             return try JSONDecoder().decode(LoginBody.self, from: Data(response.body)).tokenResponse
         } catch {
-            throw AccountAPIError.invalidResponse("login response has no tokenResponse.accessToken: \(response.text.prefix(200))")
+            throw ParleyAccountError.invalidResponse("login response has no tokenResponse.accessToken: \(response.text.prefix(200))")
         }
     }
 
@@ -76,7 +76,7 @@ public struct AccountAPIClient: Sendable {
     public func signupAndLogin(loginId: String, username: String, password: String) async throws -> Tokens {
         let signup = try await signup(loginId: loginId, username: username, password: password)
         guard signup.status == 201 || signup.status == 200 || signup.status == 409 else {
-            throw AccountAPIError.status(signup.status, signup.text)
+            throw ParleyAccountError.status(signup.status, signup.text)
         }
         return try await login(loginId: loginId, password: password)
     }
@@ -104,10 +104,10 @@ public struct AccountAPIClient: Sendable {
                 .get()
         } catch {
             promise.fail(error)
-            throw AccountAPIError.connectFailed("\(host):\(port)", String(describing: error))
+            throw ParleyAccountError.connectFailed("\(host):\(port)", String(describing: error))
         }
         let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
-            promise.fail(AccountAPIError.timedOut("\(method) \(path)"))
+            promise.fail(ParleyAccountError.timedOut("\(method) \(path)"))
             channel.close(promise: nil)
         }
         var headers = HTTPHeaders()
@@ -131,7 +131,7 @@ public struct AccountAPIClient: Sendable {
 }
 
 /// Failures talking to the account API.
-public enum AccountAPIError: Error, Hashable, Sendable, CustomStringConvertible {
+public enum ParleyAccountError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The base URL cannot be used.
     case invalidURL(String, String)
     /// TCP connect failed.
@@ -162,11 +162,11 @@ public enum AccountAPIError: Error, Hashable, Sendable, CustomStringConvertible 
 private final class ResponseCollector: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
 
-    private let promise: EventLoopPromise<AccountAPIClient.Response>
+    private let promise: EventLoopPromise<ParleyAccountClient.Response>
     private var status = 0
     private var body: [UInt8] = []
 
-    init(promise: EventLoopPromise<AccountAPIClient.Response>) {
+    init(promise: EventLoopPromise<ParleyAccountClient.Response>) {
         self.promise = promise
     }
 
@@ -176,23 +176,23 @@ private final class ResponseCollector: ChannelInboundHandler {
             status = Int(head.status.code)
         case .body(let buffer):
             guard body.count + buffer.readableBytes <= 8 << 20 else {
-                promise.fail(AccountAPIError.invalidResponse("response body over 8 MiB"))
+                promise.fail(ParleyAccountError.invalidResponse("response body over 8 MiB"))
                 context.close(promise: nil)
                 return
             }
             body.append(contentsOf: buffer.readableBytesView)
         case .end:
-            promise.succeed(AccountAPIClient.Response(status: status, body: body))
+            promise.succeed(ParleyAccountClient.Response(status: status, body: body))
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.fail(AccountAPIError.invalidResponse(String(describing: error)))
+        promise.fail(ParleyAccountError.invalidResponse(String(describing: error)))
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        promise.fail(AccountAPIError.incompleteResponse)
+        promise.fail(ParleyAccountError.incompleteResponse)
         context.fireChannelInactive()
     }
 }
