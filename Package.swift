@@ -187,7 +187,11 @@ let clientTargets: [Target] = [
         name: "ParleyLoad",
         dependencies: [
             "ParleyClient",
+            "ParleyCodec",
+            "ParleyProfiles",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ],
         swiftSettings: strict
     ),
@@ -204,7 +208,7 @@ let clientTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyLoadTests",
-        dependencies: ["ParleyLoad", "ParleyClient"],
+        dependencies: ["ParleyLoad", "ParleyClient", "ParleyProfiles", "ParleyServer", "ParleyAuth", "ParleyRelay", "ParleyBroker"],
         swiftSettings: strict
     ),
 ]
@@ -264,6 +268,8 @@ let executableTargets: [Target] = [
             "ParleyCodec",
             "ParleyCodecJSON",
             "ParleyApp",
+            "ParleyClient",
+            "ParleyLoad",
             "ParleyConformance",
             "ParleyProfiles",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -6,7 +6,10 @@ import Synchronization
 /// SEND with optional RECEIPT await, ACK/NACK, heart-beats both ways, clean DISCONNECT.
 ///
 /// One reader task routes inbound frames: MESSAGE to its subscription (by `subscription` header), RECEIPT to its
-/// waiter, ERROR ends the session. Subscription buffers are bounded; a full buffer pauses reading the socket.
+/// waiter, ERROR ends the session. Subscription buffers are bounded; a full buffer pauses reading the socket
+/// (so one subscription that is never consumed eventually stalls the others: consume or unsubscribe).
+/// End every session with ``disconnect(timeout:)`` or ``close()``: the reader and heart-beat tasks keep a
+/// session that is merely dropped alive until the server closes it.
 public final class StompClient: Sendable {
     /// What to put in CONNECT and how the session behaves.
     public struct Options: Sendable {
@@ -79,6 +82,7 @@ public final class StompClient: Sendable {
     private struct State: ~Copyable {
         var connectWaiter: CheckedContinuation<StompFrame, any Error>?
         var connectedFrame: StompFrame?
+        var connectFailure: StompClientError?
         var subscriptions: [String: StompSubscription] = [:]
         var receipts: [String: ReceiptState] = [:]
         var nextSubscription = 0
@@ -325,12 +329,14 @@ public final class StompClient: Sendable {
         }
         defer { timer.cancel() }
         let connected = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<StompFrame, any Error>) in
-            let early: StompClientError? = state.withLock { state in
-                if let ending = state.ending { return ending }
+            // The reply may already be here: the reader task started before CONNECT was written.
+            let early: Result<StompFrame, StompClientError>? = state.withLock { state in
+                if let frame = state.connectedFrame { return .success(frame) }
+                if let failure = state.ending ?? state.connectFailure { return .failure(failure) }
                 state.connectWaiter = continuation
                 return nil
             }
-            if let early { continuation.resume(throwing: early) }
+            if let early { continuation.resume(with: early.mapError { $0 as any Error }) }
         }
         if let version = connected.headers["version"], StompVersion(rawValue: version) == nil {
             throw StompClientError.unsupportedVersion(version)
@@ -343,6 +349,8 @@ public final class StompClient: Sendable {
 
     private func failConnect(_ error: StompClientError) {
         let waiter = state.withLock { state in
+            // Not yet waiting (and not connected): leave the failure where the waiter will look.
+            if state.connectWaiter == nil, state.connectedFrame == nil { state.connectFailure = error }
             defer { state.connectWaiter = nil }
             return state.connectWaiter
         }

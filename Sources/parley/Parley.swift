@@ -9,6 +9,7 @@ struct Parley: AsyncParsableCommand {
         subcommands: [
             FramesCommand.self,
             ServeCommand.self,
+            LoadCommand.self,
             ConformanceCommand.self,
         ]
     )
