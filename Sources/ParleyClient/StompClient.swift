@@ -325,12 +325,14 @@ public final class StompClient: Sendable {
         }
         defer { timer.cancel() }
         let connected = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<StompFrame, any Error>) in
-            let early: StompClientError? = state.withLock { state in
-                if let ending = state.ending { return ending }
+            // CONNECTED may already have been read (fast local servers): take it instead of waiting forever.
+            let early: Result<StompFrame, StompClientError>? = state.withLock { state in
+                if let frame = state.connectedFrame { return .success(frame) }
+                if let ending = state.ending { return .failure(ending) }
                 state.connectWaiter = continuation
                 return nil
             }
-            if let early { continuation.resume(throwing: early) }
+            if let early { continuation.resume(with: early.mapError { $0 as any Error }) }
         }
         if let version = connected.headers["version"], StompVersion(rawValue: version) == nil {
             throw StompClientError.unsupportedVersion(version)
