@@ -10,6 +10,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from captured import CAPTURED  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = []
 
@@ -115,6 +118,9 @@ case("header-repeated-content-length-second-invalid-ignored", "SEND\ncontent-len
 case("header-without-colon", "SEND\ndestination\n\n\0", [], "A header line needs a colon.", error="malformedHeader")
 case("header-empty-name", "SEND\n:value\n\n\0", [], "A header name must not be empty.", error="malformedHeader")
 case("header-bare-cr-in-value", "SEND\nfoo:a\rb\n\n\0", [], "A CR not followed by LF may not appear in a header line.", error="malformedHeader")
+case("header-nul-rejected", b"SEND\nx:a\0b\n\n\0", [], "A NUL inside a header line is rejected (see README).", error="malformedHeader")
+case("frame-without-blank-line", "DISCONNECT\nreceipt:1\0SEND\ndestination:/q\n\nx\0", [],
+     "A frame that lost its blank line would swallow the next one; the NUL in the header line stops it.", error="malformedHeader")
 case("header-utf8", "SEND\nx-name:héllo ✓ 日本\nx-ü:1\n\n\0", [F("SEND", [("x-name", "héllo ✓ 日本"), ("x-ü", "1")])],
      "Headers are UTF-8.")
 case("header-invalid-utf8", b"SEND\nx-name:\xff\xfe\n\n\0", [], "Header bytes must be valid UTF-8.", error="invalidUTF8")
@@ -259,6 +265,20 @@ case("limit-command-exceeded", "MESSAGE\n\n\0", [], "MESSAGE is longer than 4 by
 case("limit-command-default-exceeded", "X" * 33 + "\n\n\0", [], "33-byte command line over the default 32.", error="commandTooLong")
 case("limit-command-streaming", "X" * 100, [], "Rejected before the command line ends.", error="commandTooLong")
 
+# Several limits broken at once: the one a byte-by-byte reader hits first wins, whatever the chunking.
+case("limit-body-before-frame", "SEND\n\n" + "b" * 20 + "\0", [],
+     "The body limit is crossed at byte 6 of the body, long before the frame limit.", error="bodyTooLarge",
+     limits={"maxBodySize": 5, "maxFrameSize": 100})
+case("limit-frame-before-body", "SEND\n\n" + "b" * 60 + "\0", [],
+     "The frame limit (20) is crossed at body byte 14, before the body limit (50).", error="frameTooLarge",
+     limits={"maxBodySize": 50, "maxFrameSize": 20})
+case("limit-frame-before-header-line", "SEND\nx:" + "v" * 38 + "\n\n\0", [],
+     "The frame limit is crossed inside the header line before the line limit.", error="frameTooLarge",
+     limits={"maxFrameSize": 20, "maxHeaderLineLength": 30})
+case("limit-header-line-before-frame", "SEND\nx:" + "v" * 38 + "\n\n\0", [],
+     "The line limit is crossed before the frame limit.", error="headerLineTooLong",
+     limits={"maxFrameSize": 100, "maxHeaderLineLength": 8})
+
 # Incomplete input
 case("incomplete-command", "SEN", [], "Truncated command line: waiting.", incomplete=True)
 case("incomplete-headers", "SEND\ndestination:/q\n", [], "No blank line yet: waiting.", incomplete=True)
@@ -266,31 +286,88 @@ case("incomplete-body", "SEND\ndestination:/q\n\nhel", [], "No NUL yet: waiting.
 case("incomplete-after-frame", "SEND\n\nx\0MESS", [F("SEND", [], "x")], "A complete frame, then a partial one.", incomplete=True)
 
 # Shapes captured from real servers
-case("rabbitmq-connected", "CONNECTED\nserver:RabbitMQ/3.10.8\nsession:session-Q2pA7Mq0-yvIOIFkgIgWqA\nheart-beat:1000,0\nversion:1.2\n\n\0",
-     [F("CONNECTED", [("server", "RabbitMQ/3.10.8"), ("session", "session-Q2pA7Mq0-yvIOIFkgIgWqA"), ("heart-beat", "1000,0"), ("version", "1.2")])],
-     "RabbitMQ 3.10 CONNECTED after heart-beat:0,500 was asked.")
-rmq_body = "hello from rabbit"
-case("rabbitmq-message", f"MESSAGE\nsubscription:sub-0\ndestination:/queue/test\nmessage-id:T_sub-0@@session-Q2pA7Mq0@@1\nredelivered:false\ncontent-type:text/plain\ncontent-length:{len(rmq_body)}\n\n{rmq_body}\0",
-     [F("MESSAGE", [("subscription", "sub-0"), ("destination", "/queue/test"), ("message-id", "T_sub-0@@session-Q2pA7Mq0@@1"),
-                    ("redelivered", "false"), ("content-type", "text/plain"), ("content-length", str(len(rmq_body)))], rmq_body)],
-     "RabbitMQ MESSAGE on a queue subscription.")
+# Captured byte for byte from real brokers (see captured.py and capture_brokers.py). Volatile values (session ids,
+# queue names, message ids, timestamps) are read from the captured text; every header name, order and decoded
+# value is spelled out here.
+def field(wire, name):
+    """The raw (still escaped) value of the first `name:` line in captured bytes."""
+    for line in wire.split(b"\n"):
+        if line.startswith(name.encode() + b":"):
+            return line[len(name) + 1:].decode()
+    raise KeyError(name)
+
+
+def unescape12(value):
+    return value.replace("\\c", ":").replace("\\n", "\n").replace("\\\\", "\\")
+
+
+rmq = {k[1]: v for k, v in CAPTURED.items() if k[0] == "rabbitmq"}
+amq = {k[1]: v for k, v in CAPTURED.items() if k[0] == "activemq"}
+chat_body = '{"roomId":"42","content":"hi: a\\\\b"}'
+x_odd = "a:b\\c\nd"
+
+w = rmq["connected"]
+case("rabbitmq-connected", w, [F("CONNECTED", [("server", "RabbitMQ/3.10.8"), ("session", field(w, "session")), ("heart-beat", "0,0"), ("version", "1.2")]), HB],
+     "RabbitMQ 3.10.8 CONNECTED (captured); RabbitMQ ends every frame with an extra LF, a heart-beat.")
+w = rmq["receipt_and_message"]
+case("rabbitmq-message-and-receipt", w,
+     [F("MESSAGE", [("subscription", "sub-0"), ("destination", field(w, "destination")), ("message-id", field(w, "message-id")),
+                    ("redelivered", "false"), ("receipt", "r-1"), ("x-odd", x_odd), ("content-type", "application/json"),
+                    ("content-length", "36")], chat_body), HB,
+      F("RECEIPT", [("receipt-id", "r-1")]), HB],
+     "RabbitMQ MESSAGE (captured): copies the SEND's receipt and custom headers, keeps x-odd escaped on the wire.")
+w = rmq["message_nul_body"]
+case("rabbitmq-message-nul-body", w,
+     [F("MESSAGE", [("subscription", "sub-0"), ("destination", field(w, "destination")), ("message-id", field(w, "message-id")),
+                    ("redelivered", "false"), ("content-length", "5")], b"a\0b\0c"), HB],
+     "RabbitMQ MESSAGE whose content-length body holds NULs (captured).")
 rmq_err = 'Could not interpret command "FOO"\n'
-case("rabbitmq-error-bad-command", f"ERROR\nmessage:Bad command\ncontent-type:text/plain\nversion:1.0,1.1,1.2\ncontent-length:{len(rmq_err)}\n\n{rmq_err}\0",
-     [F("ERROR", [("message", "Bad command"), ("content-type", "text/plain"), ("version", "1.0,1.1,1.2"), ("content-length", str(len(rmq_err)))], rmq_err)],
-     "RabbitMQ ERROR for an unknown command (it keeps the connection open).")
-case("rabbitmq-receipt-then-heartbeats", "RECEIPT\nreceipt-id:77\n\n\0\n\n",
-     [F("RECEIPT", [("receipt-id", "77")]), HB, HB], "RECEIPT followed by server heart-beats.")
-case("activemq-connected", "CONNECTED\nserver:ActiveMQ/5.17.2\nheart-beat:0,0\nsession:ID:debian-41237-1764064800000-3:1\nversion:1.2\n\n\0",
-     [F("CONNECTED", [("server", "ActiveMQ/5.17.2"), ("heart-beat", "0,0"), ("session", "ID:debian-41237-1764064800000-3:1"), ("version", "1.2")])],
-     "ActiveMQ CONNECTED: raw colons in session, not escaped because CONNECTED never is.")
-case("activemq-message-escaped-id", "MESSAGE\ncontent-length:5\nexpires:0\ndestination:/queue/test\nsubscription:0\npriority:4\nmessage-id:ID\\cdebian-41237-1764064800000-3\\c1\\c1\\c1\\c1\ntimestamp:1764064801234\n\nhello\0",
-     [F("MESSAGE", [("content-length", "5"), ("expires", "0"), ("destination", "/queue/test"), ("subscription", "0"), ("priority", "4"),
-                    ("message-id", "ID:debian-41237-1764064800000-3:1:1:1:1"), ("timestamp", "1764064801234")], "hello")],
-     "ActiveMQ 1.2 MESSAGE: colons in message-id escaped as \\c.")
-amq_trace = "java.lang.IllegalArgumentException: Unknown STOMP action: FOO\r\n\tat org.apache.activemq.transport.stomp.ProtocolConverter.onStompCommand(ProtocolConverter.java:264)\r\n"
-case("activemq-error-stacktrace", f"ERROR\ncontent-type:text/plain\nmessage:Unknown STOMP action: FOO\n\n{amq_trace}\0",
-     [F("ERROR", [("content-type", "text/plain"), ("message", "Unknown STOMP action: FOO")], amq_trace)],
-     "ActiveMQ ERROR with a stack trace body (CRLF and tabs inside the body).")
+case("rabbitmq-error-bad-command", rmq["error_bad_command"],
+     [F("ERROR", [("message", "Bad command"), ("content-type", "text/plain"), ("version", "1.0,1.1,1.2"), ("content-length", "34")], rmq_err), HB],
+     "RabbitMQ ERROR for the unknown command FOO (captured; the connection stays open).")
+w = rmq["connected_v11_heartbeat"]
+case("rabbitmq-connected-v11-heartbeat", w,
+     [F("CONNECTED", [("server", "RabbitMQ/3.10.8"), ("session", field(w, "session")), ("heart-beat", "1000,0"), ("version", "1.1")]), HB],
+     "RabbitMQ answers accept-version:1.0,1.1 heart-beat:0,500 with 1.1 and heart-beat:1000,0 (captured).", version="1.1")
+case("rabbitmq-error-bad-login", rmq["error_bad_login"],
+     [F("ERROR", [("message", "Bad CONNECT"), ("content-type", "text/plain"), ("version", "1.0,1.1,1.2"), ("content-length", "32")],
+        "Access refused for user 'guest'\n"), HB],
+     "RabbitMQ ERROR for a wrong passcode (captured).")
+
+w = amq["connected"]
+case("activemq-connected", w,
+     [F("CONNECTED", [("server", "ActiveMQ/5.17.2"), ("heart-beat", "0,0"), ("session", field(w, "session")), ("version", "1.2")]), HB],
+     "ActiveMQ 5.17.2 CONNECTED (captured): raw colons in session, legal because CONNECTED is never escaped.")
+assert ":" in field(w, "session")
+w = amq["receipt_and_message"]
+case("activemq-receipt-and-message", w,
+     [F("RECEIPT", [("receipt-id", "r-1")]), HB,
+      F("MESSAGE", [("content-length", "36"), ("expires", "0"), ("destination", field(w, "destination")), ("x-odd", x_odd),
+                    ("subscription", "sub-0"), ("priority", "4"), ("message-id", unescape12(field(w, "message-id"))),
+                    ("content-type", "application/json"), ("timestamp", field(w, "timestamp"))], chat_body), HB],
+     "ActiveMQ RECEIPT then MESSAGE (captured): message-id colons escaped as \\c.")
+assert "\\c" in field(w, "message-id")
+w = amq["message_nul_body"]
+case("activemq-message-nul-body", w,
+     [F("MESSAGE", [("content-length", "5"), ("expires", "0"), ("destination", field(w, "destination")), ("subscription", "sub-0"),
+                    ("priority", "4"), ("message-id", unescape12(field(w, "message-id"))), ("timestamp", field(w, "timestamp"))],
+        b"a\0b\0c"), HB],
+     "ActiveMQ MESSAGE whose content-length body holds NULs (captured).")
+w = amq["error_bad_command"]
+amq_trace = w[w.index(b"\n\n") + 2:w.index(b"\0")]
+assert amq_trace.startswith(b"org.apache.activemq.transport.stomp.ProtocolException: Unknown STOMP action: FOO\n\tat ")
+case("activemq-error-bad-command", w,
+     [F("ERROR", [("content-type", "text/plain"), ("message", "Unknown STOMP action: FOO")], amq_trace), HB],
+     "ActiveMQ ERROR for FOO (captured): escaped colon in message, a stack-trace body without content-length.")
+w = amq["connected_v11_heartbeat"]
+case("activemq-connected-v11-heartbeat", w,
+     [F("CONNECTED", [("server", "ActiveMQ/5.17.2"), ("heart-beat", "500,0"), ("session", field(w, "session")), ("version", "1.1")]), HB],
+     "ActiveMQ answers accept-version:1.0,1.1 heart-beat:0,500 with 1.1 and heart-beat:500,0 (captured).", version="1.1")
+w = amq["error_bad_login"]
+case("activemq-connected-despite-bad-passcode", w,
+     [F("CONNECTED", [("server", "ActiveMQ/5.17.2"), ("heart-beat", "0,0"), ("session", field(w, "session")), ("version", "1.2")]), HB],
+     "Debian's ActiveMQ has no authentication plugin: a wrong passcode still gets CONNECTED (captured).")
+
 case("spring-connected", "CONNECTED\nversion:1.2\nheart-beat:10000,10000\nuser-name:alice\n\n\0",
      [F("CONNECTED", [("version", "1.2"), ("heart-beat", "10000,10000"), ("user-name", "alice")])],
      "Spring simple broker CONNECTED with user-name.")

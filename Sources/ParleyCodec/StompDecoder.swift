@@ -94,6 +94,9 @@ public struct StompDecoder: Sendable {
                 return .needMore(consumed: lineStart)
             }
             scanned = 0
+            // The bytes before the LF were (or could have been) seen as an unfinished line by a streaming read, so
+            // check them the same way first: the outcome must not depend on how the bytes were chunked.
+            if let error = checkPartialLine(length: lf - lineStart) { return .failed(error) }
             var lineEnd = lf
             if lineEnd > lineStart && bytes[lineEnd - 1] == Self.cr { lineEnd -= 1 }
             let lineLength = lineEnd - lineStart
@@ -134,17 +137,24 @@ public struct StompDecoder: Sendable {
         }
     }
 
-    /// Rejects an unfinished line as soon as its length alone breaks a limit.
+    /// Rejects an unfinished line as soon as its length alone breaks a limit. When several limits are broken, the
+    /// one a byte-by-byte reader would have hit first wins, so every chunking reports the same error.
+    /// Comparisons are written as subtractions so that limits of `Int.max` cannot overflow.
     private func checkPartialLine(length: Int) -> StompDecodingError? {
         switch phase {
         case .commandLine:
             // One extra byte may be the CR of a CRLF.
-            if length > limits.maxCommandLength + 1 {
+            if length - 1 > limits.maxCommandLength {
                 return .init(.commandTooLong, "command line exceeds \(limits.maxCommandLength) bytes")
             }
         case .headerLines:
-            if frameBytes + length > limits.maxFrameSize { return frameTooLarge() }
-            if length > limits.maxHeaderLineLength + 1 {
+            let allowedByFrame = limits.maxFrameSize - frameBytes
+            let frameExceeded = length > allowedByFrame
+            let lineExceeded = length - 1 > limits.maxHeaderLineLength
+            if frameExceeded && (!lineExceeded || allowedByFrame - 1 <= limits.maxHeaderLineLength) {
+                return frameTooLarge()
+            }
+            if lineExceeded {
                 return .init(.headerLineTooLong, "header line exceeds \(limits.maxHeaderLineLength) bytes")
             }
         case .body:
@@ -159,21 +169,22 @@ public struct StompDecoder: Sendable {
 
     /// Parses `name:value` (split at the first colon; the value is never trimmed) and appends it.
     private mutating func parseHeader(_ line: UnsafeRawBufferPointer) -> StompDecodingError? {
-        var colonIndex = -1
-        var hasBackslash = false
-        var hasNonASCII = false
-        for index in 0..<line.count {
-            let byte = line[index]
-            if byte == Self.colon {
-                if colonIndex < 0 { colonIndex = index }
-            } else if byte == Self.backslash {
-                hasBackslash = true
-            } else if byte == Self.cr {
-                return .init(.malformedHeader, "bare carriage return in a header line")
-            } else if byte >= 0x80 {
-                hasNonASCII = true
-            }
+        // Branch-free summary of the line (the compiler vectorises it); most lines need none of the slow paths.
+        var summary: UInt8 = 0
+        for byte in line {
+            summary |= (byte & 0x80) | (byte == Self.backslash ? 1 : 0) | (byte == Self.cr ? 2 : 0) | (byte == 0 ? 4 : 0)
         }
+        if summary & 2 != 0 {
+            return .init(.malformedHeader, "bare carriage return in a header line")
+        }
+        if summary & 4 != 0 {
+            // The grammar would allow it, but a NUL in a header almost always means a frame that lost its blank line
+            // and swallowed the next frame; rejecting it turns silent corruption into an error.
+            return .init(.malformedHeader, "NUL in a header line (missing blank line before the body?)")
+        }
+        let hasBackslash = summary & 1 != 0
+        let hasNonASCII = summary & 0x80 != 0
+        let colonIndex = Self.firstIndex(of: Self.colon, in: line, from: 0) ?? -1
         guard colonIndex > 0 else {
             return .init(.malformedHeader, colonIndex < 0 ? "header line without ':'" : "header with an empty name")
         }
@@ -194,6 +205,8 @@ public struct StompDecoder: Sendable {
             }
             contentLength = length
         }
+        // One allocation covers typical frames instead of growing 1, 2, 4, 8.
+        if fields.capacity == 0 { fields.reserveCapacity(8) }
         fields.append(StompHeaders.Field(name: name, value: value))
         return nil
     }
@@ -273,7 +286,7 @@ public struct StompDecoder: Sendable {
         if length > limits.maxBodySize {
             return .init(.bodyTooLarge, "body of \(length) bytes exceeds \(limits.maxBodySize)")
         }
-        if frameBytes + length + 1 > limits.maxFrameSize { return frameTooLarge() }
+        if length > limits.maxFrameSize - frameBytes - 1 { return frameTooLarge() }
         return nil
     }
 
@@ -301,10 +314,7 @@ public struct StompDecoder: Sendable {
             if nul > 0 && !command.allowsBody {
                 throw StompDecodingError(.bodyNotAllowed, "\(command) frames must not have a body")
             }
-            if nul > limits.maxBodySize {
-                throw StompDecodingError(.bodyTooLarge, "body exceeds \(limits.maxBodySize) bytes")
-            }
-            if frameBytes + nul + 1 > limits.maxFrameSize { throw frameTooLarge() }
+            try checkBodySoFar(nul)
             bodyLength = nul
         }
         let body = bodyLength == 0 ? ByteBuffer() : buffer.readSlice(length: bodyLength)!
@@ -318,12 +328,17 @@ public struct StompDecoder: Sendable {
         return .frame(frame)
     }
 
+    /// Checks a NUL-terminated body of at least `bodyBytes` bytes. When both limits are broken, the one a
+    /// byte-by-byte reader would have hit first wins (ties: body), so every chunking reports the same error.
     private func checkBodySoFar(_ bodyBytes: Int) throws(StompDecodingError) {
-        if bodyBytes > limits.maxBodySize {
+        // The NUL still to come makes the frame one byte longer.
+        let allowedByFrame = limits.maxFrameSize - frameBytes - 1
+        let frameExceeded = bodyBytes > allowedByFrame
+        let bodyExceeded = bodyBytes > limits.maxBodySize
+        if bodyExceeded && (!frameExceeded || limits.maxBodySize <= allowedByFrame) {
             throw StompDecodingError(.bodyTooLarge, "body exceeds \(limits.maxBodySize) bytes")
         }
-        // The NUL still to come makes the frame one byte longer.
-        if frameBytes + bodyBytes + 1 > limits.maxFrameSize { throw frameTooLarge() }
+        if frameExceeded { throw frameTooLarge() }
     }
 
     // MARK: - Scanning

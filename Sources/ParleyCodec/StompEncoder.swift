@@ -12,24 +12,41 @@ public enum StompEncoder {
     /// a wrong explicit `content-length`) is the caller's mistake and yields a frame the peer will reject.
     public static func encode(_ frame: StompFrame, version: StompVersion = .v1_2, into buffer: inout ByteBuffer) {
         let escaping: Escaping = frame.command.escapesHeaders ? Escaping(version) : .none
-        var needsContentLength = frame.body.readableBytes > 0
-        buffer.writeString(frame.command.rawValue)
-        buffer.writeInteger(UInt8(ascii: "\n"))
+        let bodyLength = frame.body.readableBytes
+        var needsContentLength = bodyLength > 0
+        // Escaping at most doubles a string, so this bound lets the head be written with one capacity check.
+        var headBound = frame.command.rawValue.utf8.count + 2 + 36
         for field in frame.headers.fields {
+            headBound += 2 * (field.name.utf8.count + field.value.utf8.count) + 2
             if needsContentLength && field.name == "content-length" { needsContentLength = false }
-            write(field.name, escaping: escaping, into: &buffer)
-            buffer.writeInteger(UInt8(ascii: ":"))
-            write(field.value, escaping: escaping, into: &buffer)
-            buffer.writeInteger(UInt8(ascii: "\n"))
         }
-        if needsContentLength {
-            buffer.writeStaticString("content-length:")
-            writeDecimal(frame.body.readableBytes, into: &buffer)
-            buffer.writeInteger(UInt8(ascii: "\n"))
+        buffer.reserveCapacity(minimumWritableBytes: headBound + bodyLength + 1)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: headBound) { target in
+            let base = target.baseAddress!
+            var offset = copy(frame.command.rawValue, to: base)
+            base.storeBytes(of: 0x0A, toByteOffset: offset, as: UInt8.self)
+            offset += 1
+            for field in frame.headers.fields {
+                offset += write(field.name, escaping: escaping, to: base + offset)
+                base.storeBytes(of: 0x3A, toByteOffset: offset, as: UInt8.self)
+                offset += 1
+                offset += write(field.value, escaping: escaping, to: base + offset)
+                base.storeBytes(of: 0x0A, toByteOffset: offset, as: UInt8.self)
+                offset += 1
+            }
+            if needsContentLength {
+                offset += copy("content-length:", to: base + offset)
+                offset += writeDecimal(bodyLength, to: base + offset)
+                base.storeBytes(of: 0x0A, toByteOffset: offset, as: UInt8.self)
+                offset += 1
+            }
+            base.storeBytes(of: 0x0A, toByteOffset: offset, as: UInt8.self)
+            return offset + 1
         }
-        buffer.writeInteger(UInt8(ascii: "\n"))
-        var body = frame.body
-        buffer.writeBuffer(&body)
+        if bodyLength > 0 {
+            var body = frame.body
+            buffer.writeBuffer(&body)
+        }
         buffer.writeInteger(UInt8(0))
     }
 
@@ -63,49 +80,65 @@ public enum StompEncoder {
         }
     }
 
+    /// Copies the UTF-8 bytes of `text`; returns how many.
     @inline(__always)
-    private static func write(_ text: String, escaping: Escaping, into buffer: inout ByteBuffer) {
-        if case .none = escaping {
-            buffer.writeString(text)
-            return
-        }
+    private static func copy(_ text: String, to target: UnsafeMutableRawPointer) -> Int {
         var text = text
-        text.withUTF8 { bytes in
-            var needsEscaping = false
-            for byte in bytes where byte == 0x0A || byte == 0x3A || byte == 0x5C || byte == 0x0D {
-                needsEscaping = true
-                break
-            }
-            guard needsEscaping else {
-                buffer.writeBytes(bytes)
-                return
-            }
-            for byte in bytes {
-                switch byte {
-                case 0x0A: buffer.writeStaticString("\\n")
-                case 0x3A: buffer.writeStaticString("\\c")
-                case 0x5C: buffer.writeStaticString("\\\\")
-                case 0x0D:
-                    // STOMP 1.1 has no escape for CR; it is written raw, as 1.1 peers expect.
-                    if case .v1_2 = escaping { buffer.writeStaticString("\\r") } else { buffer.writeInteger(byte) }
-                default: buffer.writeInteger(byte)
-                }
-            }
+        return text.withUTF8 { bytes in
+            if let source = bytes.baseAddress { target.copyMemory(from: source, byteCount: bytes.count) }
+            return bytes.count
         }
     }
 
-    private static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
-        // Avoids a String allocation per frame for the content-length value.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            var remaining = value
-            var index = scratch.count
-            repeat {
-                index -= 1
-                scratch[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-            } while remaining > 0
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[index...]))
+    /// Writes `text` escaped per `escaping`; returns the bytes written (at most twice the UTF-8 length).
+    @inline(__always)
+    private static func write(_ text: String, escaping: Escaping, to target: UnsafeMutableRawPointer) -> Int {
+        var text = text
+        return text.withUTF8 { bytes in
+            var needsEscaping = false
+            if case .none = escaping {} else {
+                for byte in bytes where byte == 0x0A || byte == 0x3A || byte == 0x5C || byte == 0x0D {
+                    needsEscaping = true
+                    break
+                }
+            }
+            guard needsEscaping else {
+                if let source = bytes.baseAddress { target.copyMemory(from: source, byteCount: bytes.count) }
+                return bytes.count
+            }
+            var offset = 0
+            func put(_ byte: UInt8) {
+                target.storeBytes(of: byte, toByteOffset: offset, as: UInt8.self)
+                offset += 1
+            }
+            for byte in bytes {
+                switch byte {
+                case 0x0A: put(0x5C); put(UInt8(ascii: "n"))
+                case 0x3A: put(0x5C); put(UInt8(ascii: "c"))
+                case 0x5C: put(0x5C); put(0x5C)
+                case 0x0D:
+                    // STOMP 1.1 has no escape for CR; it is written raw, as 1.1 peers expect.
+                    if case .v1_2 = escaping { put(0x5C); put(UInt8(ascii: "r")) } else { put(byte) }
+                default: put(byte)
+                }
+            }
+            return offset
         }
+    }
+
+    /// Writes a non-negative decimal without allocating a String; returns the digit count (at most 19).
+    private static func writeDecimal(_ value: Int, to target: UnsafeMutableRawPointer) -> Int {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        var remaining = value
+        for index in stride(from: digits - 1, through: 0, by: -1) {
+            target.storeBytes(of: UInt8(ascii: "0") + UInt8(remaining % 10), toByteOffset: index, as: UInt8.self)
+            remaining /= 10
+        }
+        return digits
     }
 }

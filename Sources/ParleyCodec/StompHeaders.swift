@@ -98,8 +98,11 @@ public struct StompHeaders: Sequence, Hashable, Sendable, ExpressibleByDictionar
         Iterator(base: fields.makeIterator())
     }
 
-    /// `name:value` lines, for logs.
+    /// `name:value` lines, for logs; credentials (`passcode`, `Authorization`) are replaced by `***`.
     public var description: String {
-        "[" + fields.map { "\($0.name):\($0.value)" }.joined(separator: ", ") + "]"
+        "[" + fields.map { field in
+            let secret = ["passcode", "authorization"].contains(field.name.lowercased())
+            return "\(field.name):\(secret ? "***" : field.value)"
+        }.joined(separator: ", ") + "]"
     }
 }

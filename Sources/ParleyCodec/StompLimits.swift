@@ -51,7 +51,7 @@ public struct StompDecodingError: Error, Hashable, Sendable, CustomStringConvert
         case invalidEscape
         /// The command line is not one of the STOMP commands (they are case-sensitive).
         case unknownCommand
-        /// A header line without `:`, with an empty name, or with a bare carriage return.
+        /// A header line without `:`, with an empty name, a bare carriage return or a NUL.
         case malformedHeader
         /// A body on a frame other than SEND, MESSAGE or ERROR.
         case bodyNotAllowed
@@ -65,6 +65,12 @@ public struct StompDecodingError: Error, Hashable, Sendable, CustomStringConvert
     public var kind: Kind
     /// Human-readable detail without peer-controlled bytes, so it is safe to echo in an ERROR frame.
     public var message: String
+
+    /// An error of `kind` with `message`.
+    public init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
 
     /// An error of `kind` with `message`.
     public init(_ kind: Kind, _ message: String) {

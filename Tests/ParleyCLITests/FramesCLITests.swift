@@ -99,8 +99,9 @@ final class FramesCLITests: XCTestCase {
     }
 
     func testEncodeRoundTripsEveryValidFixture() throws {
-        for name in ["rabbitmq-message", "spring-user-queue-message", "send-binary-body", "escape-v12-all", "rabbitmq-receipt-then-heartbeats", "activemq-connected", "header-utf8"] {
+        for name in ["rabbitmq-message-and-receipt", "rabbitmq-error-bad-command", "spring-user-queue-message", "send-binary-body", "escape-v12-all", "activemq-connected", "header-utf8"] {
             let wirePath = Self.fixtures.appendingPathComponent(name + ".stomp").path
+            XCTAssertTrue(FileManager.default.fileExists(atPath: wirePath), wirePath)
             let decoded = try parley(["frames", "decode", wirePath])
             XCTAssertEqual(decoded.status, 0, "\(name): \(decoded.stderr)")
             let encoded = try parley(["frames", "encode"], stdin: decoded.stdout)

@@ -18,6 +18,12 @@ import Testing
         #expect(StompHeaders([("x", "1"), ("x", "2")]).values(for: "x") == ["1", "2"])
     }
 
+    @Test func descriptionHidesCredentials() {
+        let frame = StompFrame(.connect, headers: ["login": "alice", "passcode": "s3cret", "Authorization": "Bearer abc"])
+        #expect(!frame.description.contains("s3cret") && !frame.description.contains("abc"))
+        #expect(frame.description.contains("login:alice"))
+    }
+
     @Test func commandsKnowWhetherTheyCarryBodies() {
         #expect(StompCommand.allKnown.filter(\.allowsBody) == [.send, .message, .error])
         #expect(StompCommand.allKnown.filter { !$0.escapesHeaders } == [.connect, .connected])

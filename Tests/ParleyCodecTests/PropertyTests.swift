@@ -127,3 +127,75 @@ import Testing
         #expect(String(buffer: StompEncoder.encode(empty)) == "SUBSCRIBE\nid:0\n\n\0")
     }
 }
+
+@Suite struct ChunkingIndependenceFuzzTests {
+    /// Random, often corrupted streams under small random limits: whole, byte-by-byte and random chunks must agree
+    /// on every item, the error kind and incompleteness. This is what makes limits "enforced while streaming"
+    /// without the outcome depending on the socket's read sizes.
+    @Test(arguments: StompVersion.allCases)
+    func outcomeDoesNotDependOnChunking(version: StompVersion) {
+        var random = SplitMix64(seed: 0xF022 + UInt64(version.rawValue.utf8.last!))
+        let noise: [UInt8] = [0x00, 0x0A, 0x0D, 0x3A, 0x5C, 0x63, 0x6E, 0x72, 0x74, 0x41, 0xFF, 0x80, 0x30, 0x2D]
+        var kindsSeen: Set<String> = []
+        for iteration in 0..<500 {
+            var wire = ByteBuffer()
+            for _ in 0..<Int.random(in: 1...4, using: &random) {
+                if Int.random(in: 0...4, using: &random) == 0 { wire.writeString("\r\n") }
+                var frame = RoundTripPropertyTests.randomFrame(version: version, using: &random)
+                if Bool.random(using: &random), frame.body.readableBytes > 0 {
+                    // Drop the content-length so the body must end at the first NUL.
+                    let bytes = frame.body.readableBytesView.filter { $0 != 0 }
+                    frame.body = ByteBuffer(bytes: bytes)
+                    var raw = ByteBuffer()
+                    StompEncoder.encode(frame, version: version, into: &raw)
+                    let text = Array(raw.readableBytesView)
+                    wire.writeBytes(Self.removingContentLength(text))
+                } else {
+                    StompEncoder.encode(frame, version: version, into: &wire)
+                }
+            }
+            var bytes = Array(wire.readableBytesView)
+            for _ in 0..<Int.random(in: 0...2, using: &random) where !bytes.isEmpty {
+                let position = Int.random(in: 0..<bytes.count, using: &random)
+                let byte = noise.randomElement(using: &random)!
+                if Bool.random(using: &random) { bytes[position] = byte } else { bytes.insert(byte, at: position) }
+            }
+            if Int.random(in: 0...3, using: &random) == 0 { bytes.removeLast(Int.random(in: 0...min(10, bytes.count), using: &random)) }
+            let limits = StompLimits(
+                maxFrameSize: Int.random(in: 16...600, using: &random),
+                maxBodySize: Int.random(in: 0...300, using: &random),
+                maxHeaderCount: Int.random(in: 0...9, using: &random),
+                maxHeaderLineLength: Int.random(in: 4...60, using: &random),
+                maxCommandLength: Int.random(in: 2...12, using: &random))
+            let whole = StompDecodeOutcome.decode(bytes, version: version, limits: limits)
+            let trickled = StompDecodeOutcome.decode(bytes, version: version, limits: limits, chunkSizes: [1])
+            let sizes = (0..<6).map { _ in Int.random(in: 1...40, using: &random) }
+            let chunked = StompDecodeOutcome.decode(bytes, version: version, limits: limits, chunkSizes: sizes)
+            #expect(trickled.matches(whole), "iteration \(iteration) \(limits): byte-by-byte\n\(trickled)\nwhole\n\(whole)")
+            #expect(chunked.matches(whole), "iteration \(iteration) \(limits) chunks \(sizes):\n\(chunked)\nwhole\n\(whole)")
+            if let kind = whole.errorKind { kindsSeen.insert(kind) }
+        }
+        // The streams must actually exercise the limits and syntax errors, or the property says nothing.
+        #expect(kindsSeen.count >= 8, "only saw \(kindsSeen.sorted())")
+    }
+
+    static func removingContentLength(_ wire: [UInt8]) -> [UInt8] {
+        let marker = Array("\ncontent-length:".utf8)
+        guard let start = (0...(wire.count - marker.count)).first(where: { Array(wire[$0..<($0 + marker.count)]) == marker }),
+              let end = wire[(start + 1)...].firstIndex(of: 0x0A)
+        else { return wire }
+        return Array(wire[..<start] + wire[end...])
+    }
+
+    @Test func hugeLimitsDoNotOverflow() throws {
+        let unlimited = StompLimits(
+            maxFrameSize: .max, maxBodySize: .max, maxHeaderCount: .max, maxHeaderLineLength: .max, maxCommandLength: .max)
+        for wire in ["SEND\ncontent-length:9223372036854775000\n\n", "SEND\n\nabc", "SEND\nx:abc", "SEN"] {
+            let outcome = StompDecodeOutcome.decode(Array(wire.utf8), version: .v1_2, limits: unlimited, chunkSizes: [1])
+            #expect(outcome.errorKind == nil && outcome.incomplete, "\(wire)")
+        }
+        let zero = StompLimits(maxFrameSize: 0, maxBodySize: 0, maxHeaderCount: 0, maxHeaderLineLength: 0, maxCommandLength: 0)
+        #expect(StompDecodeOutcome.decode(Array("SEND\n\n\0".utf8), version: .v1_2, limits: zero).errorKind == "commandTooLong")
+        #expect(StompDecodeOutcome.decode(Array("\n".utf8), version: .v1_2, limits: zero).items == [.heartBeat])
+    }
+}
