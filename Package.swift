@@ -186,8 +186,10 @@ let executableTargets: [Target] = [
     .executableTarget(
         name: "parley-bench",
         dependencies: [
-            "ParleyCodec",
+            "ParleyCodec", "ParleyBroker", "ParleyServer", "ParleyRelay",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ],
         swiftSettings: strict
     ),
