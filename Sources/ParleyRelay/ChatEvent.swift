@@ -81,8 +81,58 @@ public struct ChatEvent: Codable, Sendable, Equatable {
     public var roomTopic: String { "/topic/rooms.\(roomId)" }
 
     /// Formats `date` as ISO 8601 UTC with milliseconds (`2026-11-25T10:30:00.123Z`).
+    ///
+    /// Hand-written (civil-from-days arithmetic) because it runs once per chat message and Foundation's
+    /// ISO 8601 format style costs more than the rest of accepting the message.
     public static func formatTimestamp(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        // Truncated to milliseconds like Foundation's formatter.
+        let interval = date.timeIntervalSince1970
+        let wholeSeconds = interval.rounded(.down)
+        let seconds = Int64(wholeSeconds)
+        let milliseconds = min(999, Int(((interval - wholeSeconds) * 1000).rounded(.down)))
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        func digits(_ value: Int64, _ count: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<count { divisor *= 10 }
+            var remaining = value
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8((remaining / divisor) % 10))
+                remaining %= divisor
+                divisor /= 10
+            }
+        }
+        digits(year, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        out.append(UInt8(ascii: "."))
+        digits(Int64(milliseconds), 3)
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The event as compact JSON with the original app's field names, in a fixed order.
