@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The payload a client SENDs to `/app/chat.sendMessage` (the original Spring app's `ChatMessage`).
 ///
@@ -72,9 +73,40 @@ public struct ChatEvent: Codable, Sendable, Equatable {
     /// Builds the event for `message` sent by `principal`, with a fresh id and the current time.
     public init(accepting message: ChatMessage, from principal: String, now: Date = Date()) {
         self.init(
-            messageId: UUID().uuidString.lowercased(), roomId: message.roomId, senderId: principal,
+            messageId: ChatEvent.makeMessageId(), roomId: message.roomId, senderId: principal,
             receiverId: message.receiverId, content: message.content, messageType: message.messageType,
             timestamp: ChatEvent.formatTimestamp(now))
+    }
+
+    /// A fresh message id in UUID v4 form (lowercase).
+    ///
+    /// Foundation's `UUID()` reads the kernel's random source and formats with `snprintf` on every call, which
+    /// showed up on the chat hot path; ids only need to be unique, so this mixes a per-process random key with
+    /// a counter through splitmix64 (a bijection, so ids never repeat within a process).
+    public static func makeMessageId() -> String {
+        let counter = messageIdCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        var high = splitmix64(messageIdKeys.0 &+ counter)
+        var low = splitmix64(messageIdKeys.1 ^ counter)
+        high = (high & ~0xF000) | 0x4000  // version 4
+        low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // RFC 4122 variant
+        let hex = Array("0123456789abcdef".utf8)
+        var out = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
+        var position = 0
+        for (word, dashes) in [(high, [8, 13]), (low, [18, 23])] {
+            for shift in stride(from: 60, through: 0, by: -4) {
+                if dashes.contains(position) { position += 1 }
+                out[position] = hex[Int((word >> UInt64(shift)) & 0xF)]
+                position += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func splitmix64(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// The room topic a broadcast is delivered on, in Spring's dialect.
@@ -181,9 +213,18 @@ public struct ChatEvent: Codable, Sendable, Equatable {
     }
 }
 
+private let messageIdCounter = Atomic<UInt64>(0)
+private let messageIdKeys = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
+
 /// Appends `string` as a JSON string literal (RFC 8259 escaping).
 public func appendJSONString(_ string: String, to out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
+    // Fast path: most chat text needs no escaping and is appended in one copy.
+    if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        out.append(contentsOf: string.utf8)
+        out.append(UInt8(ascii: "\""))
+        return
+    }
     for byte in string.utf8 {
         switch byte {
         case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

@@ -66,16 +66,23 @@ enum RingBenchmark {
         }
         _ = try await round(messages)  // warm-up
         var times: [Double] = []
+        let cpuBefore = processCPUSeconds()
         for _ in 0..<rounds { times.append(try await round(messages)) }
+        let cpuPerRound = (processCPUSeconds() - cpuBefore) / Double(rounds)
         times.sort()
         let total = clients * messages
         print(String(format: "  %d×%d ring, %d rounds: best %.4f s, median %.4f s, worst %.4f s (target < 0.15 s)",
             clients, messages, rounds, times[0], times[times.count / 2], times[times.count - 1]))
-        print(String(format: "  per round: %.0f msgs/s at the median", Double(total) / times[times.count / 2]))
+        print(String(format: "  per round: %.0f msgs/s at the median; process CPU (server + clients) %.4f s per round = %.0f msgs per CPU-second",
+            Double(total) / times[times.count / 2], cpuPerRound, Double(total) / cpuPerRound))
+        let sustainedCPUBefore = processCPUSeconds()
         let sustainedTime = try await round(sustainedMessages)
+        let sustainedCPU = processCPUSeconds() - sustainedCPUBefore
         print(String(format: "  sustained: %d×%d = %d DMs in %.3f s = %.0f delivered msgs/s (target ≥ 150,000/s)",
             clients, sustainedMessages, clients * sustainedMessages, sustainedTime,
             Double(clients * sustainedMessages) / sustainedTime))
+        print(String(format: "  sustained CPU: %.3f s of process CPU on %d cores = %.0f msgs per CPU-second",
+            sustainedCPU, System.coreCount, Double(clients * sustainedMessages) / sustainedCPU))
         print("  slow-consumer disconnects: \(server.broker.statistics.slowConsumerDisconnects.value)")
         for client in ring { try? await client.channel.close() }
         await server.stop()
@@ -159,6 +166,14 @@ enum RingBenchmark {
             received += chunk[0..<count]
         }
         return fd
+    }
+
+    /// User + system CPU time of this process so far: unlike wall time, not inflated by other busy processes.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     static func residentBytes() -> Int {

@@ -64,3 +64,16 @@ import Testing
         #expect(ChatEvent.formatTimestamp(date) == expected)
     }
 }
+
+@Suite struct MessageIdTests {
+    @Test func idsAreUniqueLowercaseUUIDv4() {
+        let ids = (0..<10_000).map { _ in ChatEvent.makeMessageId() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(100) {
+            let uuid = UUID(uuidString: id)
+            #expect(uuid != nil && id == id.lowercased(), "\(id)")
+            #expect(Array(id)[14] == "4")
+            #expect("89ab".contains(Array(id)[19]))
+        }
+    }
+}
