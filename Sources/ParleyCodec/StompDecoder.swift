@@ -13,7 +13,7 @@ import Darwin
 /// It consumes complete lines as soon as they are parsed and remembers how far it has already scanned the
 /// unfinished rest, so a frame that trickles in byte by byte is still scanned once. Every limit is checked as soon
 /// as the bytes seen prove it is exceeded, so it never holds more than the limits allow. After it throws, the
-/// stream position is lost and the connection must be closed.
+/// stream position is lost: every later call throws the same error, and the connection must be closed.
 public struct StompDecoder: Sendable {
     /// Header escaping rules; set after CONNECT/CONNECTED negotiation.
     public var version: StompVersion
@@ -36,6 +36,8 @@ public struct StompDecoder: Sendable {
     private var contentLength: Int?
     /// Reused for unescaping, so escaped headers do not allocate per line.
     private var scratch: [UInt8] = []
+    /// The first error; the stream position is lost after it, so every later call repeats it.
+    private var failure: StompDecodingError?
 
     /// Whether part of a frame (its command line or more) has been consumed but the frame is not complete yet.
     /// At the end of a stream this means the peer stopped mid-frame.
@@ -52,6 +54,16 @@ public struct StompDecoder: Sendable {
     /// Decodes the next frame or heart-beat, consuming its bytes from `buffer`; `nil` means more bytes are needed
     /// (bytes of an unfinished frame may already have been consumed and are remembered).
     public mutating func next(from buffer: inout ByteBuffer) throws(StompDecodingError) -> StompDecoded? {
+        if let failure { throw failure }
+        do {
+            return try step(from: &buffer)
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
+    private mutating func step(from buffer: inout ByteBuffer) throws(StompDecodingError) -> StompDecoded? {
         if phase != .body {
             let outcome = buffer.withUnsafeReadableBytes { self.parseHead($0) }
             switch outcome {

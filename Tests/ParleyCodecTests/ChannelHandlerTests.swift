@@ -31,6 +31,28 @@ final class ChannelHandlerTests: XCTestCase {
         }
     }
 
+    func testEndlessInputIsRejectedOnceItExceedsTheFrameLimit() throws {
+        // A peer that never ends its frame must be cut off as soon as it has sent more than maxFrameSize bytes.
+        for start in ["SEND\n\n", "SEND\nx:", "SEND\ncontent-length:999999\n\n"] {
+            let channel = EmbeddedChannel(handler: ByteToMessageHandler(StompFrameDecoder(limits: StompLimits(maxFrameSize: 1000))))
+            defer { _ = try? channel.finish() }
+            var sent = 0
+            var failure: (any Error)?
+            var chunk = ByteBuffer(string: start)
+            while failure == nil && sent < 100_000 {
+                sent += chunk.readableBytes
+                do {
+                    try channel.writeInbound(chunk)
+                } catch {
+                    failure = error
+                }
+                chunk = ByteBuffer(repeating: UInt8(ascii: "y"), count: 100)
+            }
+            XCTAssertEqual((failure as? StompDecodingError)?.kind, .frameTooLarge, start)
+            XCTAssertLessThanOrEqual(sent, 1100, "\(start): accepted \(sent) bytes before failing")
+        }
+    }
+
     func testDecoderVersionCanChangeAfterNegotiation() throws {
         let decoder = StompFrameDecoder(version: .v1_0)
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(decoder))

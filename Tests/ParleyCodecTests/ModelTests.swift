@@ -102,6 +102,19 @@ import Testing
         #expect(!decoder.isInsideFrame)
     }
 
+    @Test func errorsAreSticky() throws {
+        var decoder = StompDecoder()
+        var buffer = ByteBuffer(string: "SEND\nx:\\t\n\n\0")
+        #expect(throws: StompDecodingError.self) { try decoder.next(from: &buffer) }
+        var fresh = ByteBuffer(string: "SEND\n\n\0")
+        do {
+            _ = try decoder.next(from: &fresh)
+            Issue.record("decoder continued after an error")
+        } catch {
+            #expect(error.kind == .invalidEscape)
+        }
+    }
+
     @Test func typedErrorCarriesKindAndSafeMessage() {
         var decoder = StompDecoder()
         var buffer = ByteBuffer(string: "SEND\ncontent-length:-1\n\n\0")
