@@ -66,6 +66,53 @@ let accountTargets: [Target] = [
         dependencies: [
             "ParleyAuth",
             .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyAccounts",
+        dependencies: [
+            "ParleyAuth",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyAccountsTests",
+        dependencies: [
+            "ParleyAccounts",
+            "ParleyAuth",
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
+        name: "ParleyApp",
+        dependencies: [
+            "ParleyAccounts",
+            "ParleyAuth",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyAppTests",
+        dependencies: [
+            "ParleyApp",
+            "ParleyAccounts",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ],
         swiftSettings: strict
     ),
@@ -178,6 +225,7 @@ let executableTargets: [Target] = [
         dependencies: [
             "ParleyCodec",
             "ParleyCodecJSON",
+            "ParleyApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
         ],
@@ -187,9 +235,13 @@ let executableTargets: [Target] = [
         name: "parley-bench",
         dependencies: [
             "ParleyCodec", "ParleyBroker", "ParleyServer", "ParleyRelay",
+            "ParleyAuth",
+            "ParleyAccounts",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ],
         swiftSettings: strict
     ),
@@ -207,6 +259,8 @@ let package = Package(
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
         .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
         .library(name: "ParleyServer", targets: ["ParleyServer"]),
+        .library(name: "ParleyAccounts", targets: ["ParleyAccounts"]),
+        .library(name: "ParleyApp", targets: ["ParleyApp"]),
         .library(name: "ParleyCodec", targets: ["ParleyCodec"]),
         .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
         .executable(name: "parley", targets: ["parley"]),

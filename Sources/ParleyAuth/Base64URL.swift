@@ -41,6 +41,31 @@ enum Base64URL {
         return String(decoding: output, as: UTF8.self)
     }
 
+    /// Whether `text` is exactly the unpadded base64url spelling of `bytes`, compared in constant time
+    /// (no early exit) and without allocating.
+    static func constantTimeMatches(bytes: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer) -> Bool {
+        let expectedLength = (bytes.count * 4 + 2) / 3
+        guard text.count == expectedLength else { return false }
+        return alphabet.withUnsafeBufferPointer { alphabet -> Bool in
+            var difference: UInt8 = 0
+            var textIndex = 0
+            var byteIndex = 0
+            while byteIndex < bytes.count {
+                let available = min(3, bytes.count - byteIndex)
+                var value = UInt32(bytes[byteIndex]) << 16
+                if available > 1 { value |= UInt32(bytes[byteIndex + 1]) << 8 }
+                if available > 2 { value |= UInt32(bytes[byteIndex + 2]) }
+                for position in 0...available {
+                    let shift = UInt32(18 - 6 * position)
+                    difference |= alphabet[Int(value >> shift & 63)] ^ text[textIndex]
+                    textIndex += 1
+                }
+                byteIndex += 3
+            }
+            return difference == 0
+        }
+    }
+
     /// Decodes strictly; `nil` when the input is not canonical unpadded base64url.
     static func decode(_ input: String) -> [UInt8]? {
         var input = input

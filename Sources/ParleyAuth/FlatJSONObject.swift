@@ -13,13 +13,17 @@ struct FlatJSONObject {
         case composite
     }
 
-    private(set) var members: [String: Value] = [:]
+    /// Members in document order. A claim set has a handful, so a linear scan beats hashing.
+    private(set) var members: [(key: String, value: Value)] = []
 
-    subscript(key: String) -> Value? { members[key] }
+    subscript(key: String) -> Value? {
+        for member in members where member.key == key { return member.value }
+        return nil
+    }
 
     /// Parses `bytes` as exactly one JSON object; `nil` if it is anything else.
     init?(parsing bytes: [UInt8]) {
-        let parsed: [String: Value]? = bytes.withUnsafeBufferPointer { buffer in
+        let parsed: [(key: String, value: Value)]? = bytes.withUnsafeBufferPointer { buffer in
             var parser = Parser(buffer: buffer)
             return parser.parseTopLevelObject()
         }
@@ -35,10 +39,13 @@ struct FlatJSONObject {
 
         init(buffer: UnsafeBufferPointer<UInt8>) { self.buffer = buffer }
 
-        mutating func parseTopLevelObject() -> [String: Value]? {
+        mutating func parseTopLevelObject() -> [(key: String, value: Value)]? {
             skipWhitespace()
             guard consume(UInt8(ascii: "{")) else { return nil }
-            var members: [String: Value] = [:]
+            var members: [(key: String, value: Value)] = []
+            members.reserveCapacity(8)
+            /// Past a few members, duplicates are found by hashing so a hostile object stays linear.
+            var seenKeys: Set<String>?
             skipWhitespace()
             if consume(UInt8(ascii: "}")) {
                 skipWhitespace()
@@ -51,7 +58,14 @@ struct FlatJSONObject {
                 guard consume(UInt8(ascii: ":")) else { return nil }
                 skipWhitespace()
                 guard let value = parseValue(depth: 1) else { return nil }
-                guard members.updateValue(value, forKey: key) == nil else { return nil }
+                if var seen = seenKeys {
+                    guard seen.insert(key).inserted else { return nil }
+                    seenKeys = seen
+                } else {
+                    guard !members.contains(where: { $0.key == key }) else { return nil }
+                    if members.count == 16 { seenKeys = Set(members.map(\.key) + [key]) }
+                }
+                members.append((key, value))
                 skipWhitespace()
                 if consume(UInt8(ascii: ",")) { continue }
                 guard consume(UInt8(ascii: "}")) else { return nil }

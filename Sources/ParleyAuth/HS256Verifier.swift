@@ -8,14 +8,41 @@ import Crypto
 /// present must be `JWT`, no `crit`), then a constant-time HMAC-SHA256 comparison, then the claims.
 /// jwt-kit stays the issuer, and the tests cross-check both directions.
 struct HS256Verifier: Sendable {
-    /// HMAC state with the key already absorbed; copied per token (copy-on-write) so the key schedule is
-    /// computed once.
-    private let keyedHMAC: HMAC<SHA256>
+    /// SHA-256 states that have already absorbed `key ^ ipad` and `key ^ opad` (RFC 2104). Copying them per
+    /// token (copy-on-write) saves hashing both pad blocks on every verification.
+    private let innerState: SHA256
+    private let outerState: SHA256
     let maximumTokenBytes: Int
 
+    /// The base64url header segments Parley issues (both member orders); a token carrying one of these
+    /// byte-for-byte has, by strict base64url, exactly that header, so it need not be decoded and parsed.
+    private static let knownGoodHeaders: [[UInt8]] = [
+        Array("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9".utf8),  // {"alg":"HS256","typ":"JWT"}
+        Array("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9".utf8),  // {"typ":"JWT","alg":"HS256"}
+    ]
+
     init(key: SymmetricKey, maximumTokenBytes: Int) {
-        self.keyedHMAC = HMAC<SHA256>(key: key)
+        let blockSize = 64
+        var keyBytes = key.withUnsafeBytes { Array($0) }
+        if keyBytes.count > blockSize { keyBytes = Array(SHA256.hash(data: keyBytes)) }
+        keyBytes += [UInt8](repeating: 0, count: blockSize - keyBytes.count)
+        var inner = SHA256()
+        inner.update(data: keyBytes.map { $0 ^ 0x36 })
+        var outer = SHA256()
+        outer.update(data: keyBytes.map { $0 ^ 0x5c })
+        self.innerState = inner
+        self.outerState = outer
         self.maximumTokenBytes = maximumTokenBytes
+    }
+
+    /// HMAC-SHA256 of `message` under the key.
+    func authenticationCode(for message: UnsafeRawBufferPointer) -> SHA256.Digest {
+        var inner = innerState
+        inner.update(bufferPointer: message)
+        let innerDigest = inner.finalize()
+        var outer = outerState
+        innerDigest.withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize()
     }
 
     /// Checks everything up to and including the signature; returns the decoded payload bytes.
@@ -43,6 +70,29 @@ struct HS256Verifier: Sendable {
         let payloadSegment = UnsafeRawBufferPointer(rebasing: token[(firstDot + 1)..<secondDot])
         let signatureSegment = UnsafeRawBufferPointer(rebasing: token[(secondDot + 1)...])
 
+        if !Self.knownGoodHeaders.contains(where: { $0.elementsEqual(headerSegment) }) {
+            try Self.checkHeader(headerSegment)
+        }
+
+        guard !signatureSegment.isEmpty else { throw .missingSignature }
+        let expected = authenticationCode(for: UnsafeRawBufferPointer(rebasing: token[..<secondDot]))
+        // Strict base64url has exactly one spelling per byte string, so comparing the text with the canonical
+        // spelling of the expected MAC is the same check as decoding and comparing bytes, without the decode.
+        let matches = expected.withUnsafeBytes {
+            Base64URL.constantTimeMatches(bytes: $0, text: signatureSegment)
+        }
+        if !matches {
+            // Say why: undecodable text is malformed, anything else is a wrong MAC.
+            guard Base64URL.decode(signatureSegment) != nil else { throw .badBase64("signature") }
+            throw .badSignature
+        }
+
+        guard let payload = Base64URL.decode(payloadSegment) else { throw .badBase64("payload") }
+        return payload
+    }
+
+    /// Header rules: `alg` exactly `HS256`, `typ` absent or `JWT`, no `crit`.
+    private static func checkHeader(_ headerSegment: UnsafeRawBufferPointer) throws(TokenError) {
         guard let headerBytes = Base64URL.decode(headerSegment) else { throw .badBase64("header") }
         guard let header = FlatJSONObject(parsing: headerBytes) else { throw .notJSONObject("header") }
         switch header["alg"] {
@@ -58,16 +108,6 @@ struct HS256Verifier: Sendable {
         }
         // RFC 7515 §4.1.11: a recipient must reject critical extensions it does not understand (we know none).
         if header["crit"] != nil { throw .criticalHeader }
-
-        guard !signatureSegment.isEmpty else { throw .missingSignature }
-        guard let signature = Base64URL.decode(signatureSegment) else { throw .badBase64("signature") }
-        var hmac = keyedHMAC
-        hmac.update(data: UnsafeRawBufferPointer(rebasing: token[..<secondDot]))
-        let expected = hmac.finalize()
-        guard expected.withUnsafeBytes({ Self.constantTimeEquals($0, signature) }) else { throw .badSignature }
-
-        guard let payload = Base64URL.decode(payloadSegment) else { throw .badBase64("payload") }
-        return payload
     }
 
     /// The JWS profile: header and signature, then `exp`/`nbf` when the payload is a JSON object with them.
@@ -115,13 +155,5 @@ struct HS256Verifier: Sendable {
         case .number(let notBefore): if now + leeway < notBefore { throw .notYetValid }
         default: throw .missingClaim("nbf")
         }
-    }
-
-    /// Compares without an early exit so the time taken does not reveal how many leading bytes matched.
-    static func constantTimeEquals(_ lhs: UnsafeRawBufferPointer, _ rhs: [UInt8]) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in 0..<lhs.count { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
     }
 }

@@ -8,6 +8,7 @@ struct Parley: AsyncParsableCommand {
         abstract: "Parley: a STOMP 1.2 chat back end and STOMP test kit.",
         subcommands: [
             FramesCommand.self,
+            ServeCommand.self,
         ]
     )
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JWTKit
 import Testing
@@ -76,6 +77,20 @@ struct JWTServiceTests {
         await #expect(throws: TokenError.badSignature) { try await service.verify(token, as: .access) }
     }
 
+    @Test("the precomputed-pad HMAC equals swift-crypto's HMAC for short, block-size and long keys")
+    func hmacMatchesCrypto() {
+        for keyLength in [1, 32, 63, 64, 65, 86, 200] {
+            let key = SymmetricKey(data: (0..<keyLength).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })
+            let verifier = HS256Verifier(key: key, maximumTokenBytes: 8192)
+            for messageLength in [0, 1, 55, 64, 300] {
+                let message = (0..<messageLength).map { UInt8(truncatingIfNeeded: $0) }
+                let ours = message.withUnsafeBytes { Array(verifier.authenticationCode(for: $0)) }
+                let reference = Array(HMAC<SHA256>.authenticationCode(for: message, using: key))
+                #expect(ours == reference, "key \(keyLength) bytes, message \(messageLength) bytes")
+            }
+        }
+    }
+
     @Test("strict base64url round trips and rejects non-canonical text")
     func base64url() {
         for length in 0..<70 {
@@ -83,6 +98,19 @@ struct JWTServiceTests {
             let text = Base64URL.encode(bytes)
             #expect(!text.contains("=") && !text.contains("+") && !text.contains("/"))
             #expect(Base64URL.decode(text) == bytes)
+        }
+        for length in [0, 1, 2, 3, 31, 32, 33] {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 91 &+ 5) }
+            let text = Array(Base64URL.encode(bytes).utf8)
+            bytes.withUnsafeBytes { raw in
+                text.withUnsafeBytes { #expect(Base64URL.constantTimeMatches(bytes: raw, text: $0)) }
+                (text + [UInt8(ascii: "A")]).withUnsafeBytes { #expect(!Base64URL.constantTimeMatches(bytes: raw, text: $0)) }
+                if !text.isEmpty {
+                    var altered = text
+                    altered[altered.count - 1] = altered.last == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+                    altered.withUnsafeBytes { #expect(!Base64URL.constantTimeMatches(bytes: raw, text: $0)) }
+                }
+            }
         }
         #expect(Base64URL.decode("QQ") == [0x41])
         #expect(Base64URL.decode("QR") == nil, "non-zero unused bits")
