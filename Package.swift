@@ -187,7 +187,11 @@ let clientTargets: [Target] = [
         name: "ParleyLoad",
         dependencies: [
             "ParleyClient",
+            "ParleyCodec",
+            "ParleyProfiles",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ],
         swiftSettings: strict
     ),
@@ -204,7 +208,7 @@ let clientTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyLoadTests",
-        dependencies: ["ParleyLoad", "ParleyClient"],
+        dependencies: ["ParleyLoad", "ParleyClient", "ParleyProfiles", "ParleyServer", "ParleyAuth", "ParleyRelay", "ParleyBroker"],
         swiftSettings: strict
     ),
 ]
@@ -215,7 +219,45 @@ let kafkaTargets: [Target] = []
 
 // MARK: - Conformance kit (issue 6)
 
-let conformanceTargets: [Target] = []
+let conformanceTargets: [Target] = [
+    // Server profiles (how to reach, authenticate against and address a STOMP server); shared with ParleyLoad.
+    .target(
+        name: "ParleyProfiles",
+        dependencies: [
+            "ParleyClient",
+            .product(name: "Yams", package: "Yams"),
+        ],
+        swiftSettings: strict
+    ),
+    // Conversation fixtures, runner, JUnit/JSON reports (issue 6).
+    .target(
+        name: "ParleyConformance",
+        dependencies: [
+            "ParleyProfiles",
+            "ParleyClient",
+            "ParleyCodec",
+            "ParleyCodecJSON",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyConformanceTests",
+        dependencies: [
+            "ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyClient",
+            // The in-process Parley every conversation also runs against.
+            "ParleyAccounts", "ParleyAuth", "ParleyServer", "ParleyBroker", "ParleyRelay",
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyProfilesTests",
+        dependencies: ["ParleyProfiles", "ParleyClient"],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Executables (CLI `parley`, benchmarks `parley-bench`)
 
@@ -226,6 +268,10 @@ let executableTargets: [Target] = [
             "ParleyCodec",
             "ParleyCodecJSON",
             "ParleyApp",
+            "ParleyClient",
+            "ParleyLoad",
+            "ParleyConformance",
+            "ParleyProfiles",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
         ],
@@ -259,6 +305,9 @@ let package = Package(
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
         .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
         .library(name: "ParleyServer", targets: ["ParleyServer"]),
+        .library(name: "ParleyProfiles", targets: ["ParleyProfiles"]),
+        .library(name: "ParleyConformance", targets: ["ParleyConformance"]),
+        .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
         .library(name: "ParleyAccounts", targets: ["ParleyAccounts"]),
         .library(name: "ParleyApp", targets: ["ParleyApp"]),
         .library(name: "ParleyCodec", targets: ["ParleyCodec"]),
@@ -268,6 +317,8 @@ let package = Package(
         .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
         .library(name: "ParleyClient", targets: ["ParleyClient"]),
         .library(name: "ParleyLoad", targets: ["ParleyLoad"]),
+        .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
+        .library(name: "ParleyServer", targets: ["ParleyServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

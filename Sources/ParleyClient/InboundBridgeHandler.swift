@@ -45,6 +45,7 @@ final class InboundBridgeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var consumerWantsMore = true
     private var readPending = false
     private var finished = false
+    private var pending: [StompDecoded] = []
 
     init(
         source: StompInboundProducer.Source,
@@ -76,7 +77,20 @@ final class InboundBridgeHandler: ChannelDuplexHandler, RemovableChannelHandler 
             versionBox.withLockedValue { $0 = version }
         }
         guard !finished else { return }
-        if case .stopProducing = source.yield(decoded) {
+        // Yielded in one batch at channelReadComplete: one consumer wake-up per socket read, not per frame.
+        pending.append(decoded)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushPending()
+        context.fireChannelReadComplete()
+    }
+
+    private func flushPending() {
+        guard !pending.isEmpty else { return }
+        defer { pending.removeAll(keepingCapacity: true) }
+        guard !finished else { return }
+        if case .stopProducing = source.yield(contentsOf: pending) {
             consumerWantsMore = false
         }
     }
@@ -109,6 +123,7 @@ final class InboundBridgeHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     private func finish(error: (any Error)?) {
         guard !finished else { return }
+        flushPending()
         finished = true
         if let error { source.finish(error) } else { source.finish() }
     }

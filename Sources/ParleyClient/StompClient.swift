@@ -79,6 +79,7 @@ public final class StompClient: Sendable {
     private struct State: ~Copyable {
         var connectWaiter: CheckedContinuation<StompFrame, any Error>?
         var connectedFrame: StompFrame?
+        var connectFailure: StompClientError?
         var subscriptions: [String: StompSubscription] = [:]
         var receipts: [String: ReceiptState] = [:]
         var nextSubscription = 0
@@ -325,10 +326,10 @@ public final class StompClient: Sendable {
         }
         defer { timer.cancel() }
         let connected = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<StompFrame, any Error>) in
-            // CONNECTED may already have been read (fast local servers): take it instead of waiting forever.
+            // The reply may already be here: the reader task started before CONNECT was written.
             let early: Result<StompFrame, StompClientError>? = state.withLock { state in
                 if let frame = state.connectedFrame { return .success(frame) }
-                if let ending = state.ending { return .failure(ending) }
+                if let failure = state.ending ?? state.connectFailure { return .failure(failure) }
                 state.connectWaiter = continuation
                 return nil
             }
@@ -345,6 +346,8 @@ public final class StompClient: Sendable {
 
     private func failConnect(_ error: StompClientError) {
         let waiter = state.withLock { state in
+            // Not yet waiting (and not connected): leave the failure where the waiter will look.
+            if state.connectWaiter == nil, state.connectedFrame == nil { state.connectFailure = error }
             defer { state.connectWaiter = nil }
             return state.connectWaiter
         }

@@ -229,7 +229,9 @@ public final class StompConnection: Sendable {
         }
     }
 
-    /// Encodes `frame` with the current version's escaping rules and writes it.
+    /// Encodes `frame` with the current version's escaping rules and writes it. Returns once the bytes are
+    /// queued on the channel; when the channel's outbound buffer is over its high watermark, once they are
+    /// written. Throws ``StompConnectionError/connectionClosed`` on a closed connection.
     public func send(_ frame: StompFrame) async throws {
         let buffer = StompEncoder.encode(frame, version: protocolVersion)
         try await write(buffer)
@@ -261,6 +263,14 @@ public final class StompConnection: Sendable {
     }
 
     private func write(_ buffer: ByteBuffer) async throws {
+        guard channel.isActive else { throw StompConnectionError.connectionClosed }
+        // While the outbound buffer is below its high watermark, queue the write and return at once: a
+        // continuation per frame costs more than the write itself. Above it, wait for this write to finish,
+        // which is the backpressure. Writes stay in order either way; a failed write closes the channel.
+        if channel.isWritable {
+            channel.writeAndFlush(buffer, promise: nil)
+            return
+        }
         do {
             try await channel.writeAndFlush(buffer)
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed {

@@ -9,6 +9,8 @@ struct Parley: AsyncParsableCommand {
         subcommands: [
             FramesCommand.self,
             ServeCommand.self,
+            LoadCommand.self,
+            ConformanceCommand.self,
         ]
     )
 }

@@ -122,6 +122,8 @@ stop() {
 status() {
     if alive "$DIR/server.pid"; then
         echo "running pid $(cat "$DIR/server.pid") node $NODE dir $DIR"
+        # The Erlang VM (the process whose memory matters) writes its own PID file once booted.
+        [ -f "$DIR/rabbit.pid" ] && echo "beam pid $(cat "$DIR/rabbit.pid")"
         port_open "$STOMP_PORT" && echo "stomp 127.0.0.1:$STOMP_PORT open" || echo "stomp 127.0.0.1:$STOMP_PORT closed"
         port_open "$WS_PORT" && echo "web-stomp 127.0.0.1:$WS_PORT open" || echo "web-stomp 127.0.0.1:$WS_PORT closed"
     else

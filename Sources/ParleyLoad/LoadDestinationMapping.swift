@@ -1,0 +1,125 @@
+import ParleyClient
+import ParleyCodec
+
+/// A load participant once connected: its index in the run and the name the server knows it by.
+public struct LoadParticipant: Sendable, Hashable {
+    /// Index of the client in the run (0-based).
+    public var index: Int
+    /// The principal: CONNECTED's `user-name` when the server sends one, else the login used.
+    public var principal: String
+    /// The run this participant belongs to.
+    public var runID: String
+
+    /// Creates a participant.
+    public init(index: Int, principal: String, runID: String) {
+        self.index = index
+        self.principal = principal
+        self.runID = runID
+    }
+}
+
+/// One SEND frame's destination, body and extra headers.
+public struct LoadOutgoingMessage: Sendable, Hashable {
+    /// SEND destination.
+    public var destination: String
+    /// Body text.
+    public var body: String
+    /// Extra headers (e.g. `content-type`).
+    public var headers: StompHeaders
+
+    /// Creates a message.
+    public init(destination: String, body: String, headers: StompHeaders = [:]) {
+        self.destination = destination
+        self.body = body
+        self.headers = headers
+    }
+}
+
+/// How scenario roles map to one server's destinations ("profiles" in the conformance kit name whole servers;
+/// this is the part the load generator needs). Implement it to drive any other STOMP dialect.
+public protocol LoadDestinationMapping: Sendable {
+    /// Short name for reports.
+    var name: String { get }
+    /// What a ring participant subscribes to, to receive its direct messages.
+    func inboxDestination(of participant: LoadParticipant) -> String
+    /// The SEND that delivers `payload` to `recipient`'s inbox.
+    func directMessage(payload: String, from sender: LoadParticipant, to recipient: LoadParticipant) -> LoadOutgoingMessage
+    /// What room subscribers subscribe to.
+    func roomDestination(room: String, runID: String) -> String
+    /// The SEND that publishes `payload` to everyone in `room`.
+    func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage
+}
+
+/// Parley (and the original Spring app): SEND to `/app/chat.sendMessage` with a ChatMessage JSON body; direct
+/// messages arrive on `/user/queue/messages`, room messages on `/topic/rooms.{roomId}`.
+public struct ParleyChatMapping: LoadDestinationMapping {
+    /// "parley".
+    public var name: String { "parley" }
+
+    /// Creates the mapping.
+    public init() {}
+
+    /// `/user/queue/messages`.
+    public func inboxDestination(of participant: LoadParticipant) -> String { "/user/queue/messages" }
+
+    /// `/app/chat.sendMessage` with `receiverId` = the recipient's principal.
+    public func directMessage(payload: String, from sender: LoadParticipant, to recipient: LoadParticipant) -> LoadOutgoingMessage {
+        let body = #"{"roomId":"load-\#(sender.runID)","receiverId":"\#(jsonEscaped(recipient.principal))","content":"\#(payload)","messageType":"CHAT"}"#
+        return LoadOutgoingMessage(destination: "/app/chat.sendMessage", body: body, headers: ["content-type": "application/json"])
+    }
+
+    /// `/topic/rooms.{room}`.
+    public func roomDestination(room: String, runID: String) -> String { "/topic/rooms.\(room)" }
+
+    /// `/app/chat.sendMessage` without `receiverId`.
+    public func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage {
+        let body = #"{"roomId":"\#(jsonEscaped(room))","content":"\#(payload)","messageType":"CHAT"}"#
+        return LoadOutgoingMessage(destination: "/app/chat.sendMessage", body: body, headers: ["content-type": "application/json"])
+    }
+
+    private func jsonEscaped(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
+
+/// Generic brokers (RabbitMQ, ActiveMQ): one queue per ring participant, `/queue/<prefix>-<run>-<i>`, and a
+/// topic per room, `/topic/<prefix>-<run>-<room>`. Fresh names per run, because brokers keep queues.
+public struct BrokerQueueMapping: LoadDestinationMapping {
+    /// Prefix of queue and topic names.
+    public var prefix: String
+
+    /// Creates the mapping with a name prefix (default `parley-load`).
+    public init(prefix: String = "parley-load") {
+        self.prefix = prefix
+    }
+
+    /// "queues".
+    public var name: String { "queues" }
+
+    /// `/queue/<prefix>-<run>-<index>`.
+    public func inboxDestination(of participant: LoadParticipant) -> String {
+        "/queue/\(prefix)-\(participant.runID)-\(participant.index)"
+    }
+
+    /// The payload sent straight to the recipient's queue.
+    public func directMessage(payload: String, from sender: LoadParticipant, to recipient: LoadParticipant) -> LoadOutgoingMessage {
+        LoadOutgoingMessage(destination: inboxDestination(of: recipient), body: payload)
+    }
+
+    /// `/topic/<prefix>-<run>-<room>`.
+    public func roomDestination(room: String, runID: String) -> String { "/topic/\(prefix)-\(runID)-\(room)" }
+
+    /// The payload published to the room topic.
+    public func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage {
+        LoadOutgoingMessage(destination: roomDestination(room: room, runID: sender.runID), body: payload)
+    }
+}

@@ -1,1 +1,0 @@
-// Load scenarios (ring, room, connect) over ParleyClient.

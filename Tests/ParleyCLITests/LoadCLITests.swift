@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+
+/// `parley load` as a user runs it: exit codes, summary, JSON file. RabbitMQ runs need PARLEY_RABBITMQ_STOMP.
+final class LoadCLITests: XCTestCase {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func parley(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = FramesCLITests.executable
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let group = DispatchGroup()
+        nonisolated(unsafe) var out = Data()
+        nonisolated(unsafe) var err = Data()
+        DispatchQueue.global().async(group: group) { out = output.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { err = errors.fileHandleForReading.readDataToEndOfFile() }
+        if group.wait(timeout: .now() + 60) != .success {
+            process.terminate()
+            XCTFail("parley \(arguments) timed out")
+        }
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    }
+
+    private func rabbitTarget() throws -> String {
+        guard let address = ProcessInfo.processInfo.environment["PARLEY_RABBITMQ_STOMP"] else {
+            throw XCTSkip("PARLEY_RABBITMQ_STOMP not set: start RabbitMQ with conformance/peers/rabbitmq.sh")
+        }
+        return "tcp://\(address)"
+    }
+
+    func testBadArgumentsAreUsageErrors() throws {
+        let badURL = try parley(["load", "ring", "--target", "http://127.0.0.1:1/x"])
+        XCTAssertEqual(badURL.status, 64)
+        XCTAssertTrue(badURL.stderr.contains("unknown scheme 'http'"), badURL.stderr)
+        let both = try parley(["load", "ring", "--target", "tcp://127.0.0.1:1", "--rate", "10", "--window", "2"])
+        XCTAssertEqual(both.status, 64)
+        XCTAssertTrue(both.stderr.contains("--rate and --window exclude each other"), both.stderr)
+    }
+
+    func testUnreachableTargetExitsOneWithAMessage() throws {
+        let run = try parley(["load", "ring", "--target", "tcp://127.0.0.1:1", "--profile", "queues", "--clients", "2", "--timeout", "10"])
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("clients failed to connect"), run.stderr)
+    }
+
+    func testRingAgainstRabbitMQWritesSummaryAndJSON() throws {
+        let target = try rabbitTarget()
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("parley-load-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let run = try parley([
+            "load", "ring", "--target", target, "--profile", "rabbitmq", "--clients", "10", "--messages", "10",
+            "--json", json.path, "--no-loss", "--min-rate", "1",
+        ])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("sent 100, expected 100, delivered 100"), run.stdout)
+        XCTAssertFalse(run.stderr.contains("\r"), "no progress line when stderr is not a terminal")
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+        XCTAssertEqual(object["scenario"] as? String, "ring")
+        XCTAssertEqual(object["delivered"] as? Int, 100)
+        XCTAssertEqual(object["lost"] as? Int, 0)
+        XCTAssertNotNil((object["latency"] as? [String: Any])?["p99"])
+    }
+
+    func testFailedThresholdExitsTwo() throws {
+        let target = try rabbitTarget()
+        let run = try parley([
+            "load", "room", "--target", target, "--profile", "rabbitmq", "--senders", "1", "--subscribers", "3",
+            "--messages", "5", "--max-p99", "0.000001",
+        ])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains("threshold failed: p99 latency"), run.stderr)
+        XCTAssertTrue(run.stdout.contains("delivered 15"), run.stdout)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import ParleyAuth
+import ParleyBroker
+import ParleyClient
+import ParleyLoad
+import ParleyProfiles
+import ParleyRelay
+import ParleyServer
+import Testing
+
+/// The load scenarios against Parley's own chat server (in-process relay, random loopback ports, real JWTs).
+struct ParleyServerLoadTests {
+    struct Server {
+        let server: ChatServer
+        let jwt: JWTService
+        let ports: ChatServerPorts
+
+        static func start() async throws -> Server {
+            let secret = try JWTSecret(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) })
+            let jwt = await JWTService(secret: secret)
+            let server = ChatServer(configuration: ChatServerConfiguration(
+                host: "127.0.0.1", wsPort: 0, tcpPort: 0, authenticator: JWTStompAuthenticator(service: jwt)))
+            return Server(server: server, jwt: jwt, ports: try await server.start())
+        }
+
+        /// Tokens minted with the server's secret; user `load-<run>-<i>` is the principal.
+        var credentials: any LoadCredentialProvider {
+            let jwt = self.jwt
+            return ClosureCredentials { index, runID in
+                let user = "load-\(runID)-\(index)"
+                return LoadCredentials(bearerToken: try await jwt.issue(.access, subject: user).token, principal: user)
+            }
+        }
+
+        func settings(webSocket: Bool, messages: Int) -> LoadSettings {
+            let endpoint: StompEndpoint = webSocket
+                ? .webSocket(host: "127.0.0.1", port: ports.webSocket!, path: "/ws/chat")
+                : .tcp(host: "127.0.0.1", port: ports.tcp!)
+            return LoadSettings(
+                endpoint: endpoint, mapping: ParleyChatMapping(), credentials: credentials,
+                pacing: .window(100), messagesPerSender: messages, timeout: .seconds(30), stallTimeout: .seconds(3))
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func ringDeliversEveryDirectMessageOnce(webSocket: Bool) async throws {
+        let server = try await Server.start()
+        defer { Task { await server.server.stop() } }
+        let result = try await RingScenario(settings: server.settings(webSocket: webSocket, messages: 20), clients: 20).run()
+        // The sender's own copy of each DM (Parley echoes to the sender's sessions) must not count.
+        #expect(result.sent == 400)
+        #expect(result.delivered == 400)
+        #expect(result.lost == 0)
+        #expect(result.duplicates == 0)
+        #expect(result.outOfOrder == 0)
+        #expect(result.connectionErrors == 0, "\(result.errors)")
+    }
+
+    @Test func roomFansOutToEverySubscriber() async throws {
+        let server = try await Server.start()
+        defer { Task { await server.server.stop() } }
+        let result = try await RoomScenario(settings: server.settings(webSocket: true, messages: 20), senders: 2, subscribers: 10).run()
+        #expect(result.sent == 40)
+        #expect(result.expected == 400)
+        #expect(result.delivered == 400)
+        #expect(result.lost == 0)
+    }
+
+    @Test func parleyProfileDrivesARing() async throws {
+        let server = try await Server.start()
+        defer { Task { await server.server.stop() } }
+        var settings = server.settings(webSocket: true, messages: 10)
+        settings.mapping = ProfileDestinationMapping(profile: try ServerProfile.load(named: "parley", in: ProfileLoadTests.profiles))
+        let result = try await RingScenario(settings: settings, clients: 10).run()
+        #expect(result.mapping == "parley")
+        #expect(result.delivered == 100)
+        #expect(result.lost == 0)
+    }
+
+    @Test func hundredByHundredRingOverWebSocket() async throws {
+        let server = try await Server.start()
+        defer { Task { await server.server.stop() } }
+        let result = try await RingScenario(settings: server.settings(webSocket: true, messages: 100), clients: 100).run()
+        print("Parley ring 100×100 over WebSocket (in-process relay): \(result.delivered) delivered in \(result.elapsedSeconds) s, p99 \(result.latency.p99) ms")
+        #expect(result.delivered == 10_000)
+        #expect(result.lost == 0)
+        #expect(result.elapsedSeconds < 15)
+    }
+}
