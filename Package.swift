@@ -314,11 +314,8 @@ let package = Package(
         .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
         .executable(name: "parley", targets: ["parley"]),
         .executable(name: "parley-bench", targets: ["parley-bench"]),
-        .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
         .library(name: "ParleyClient", targets: ["ParleyClient"]),
         .library(name: "ParleyLoad", targets: ["ParleyLoad"]),
-        .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
-        .library(name: "ParleyServer", targets: ["ParleyServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
