@@ -1,12 +1,14 @@
 import Foundation
 import ParleyClient
+import ParleyLoad
 import ParleyCodec
 import ParleyServer
 import Testing
 
 /// The mission's throughput check: 100 WebSocket clients each send 100 DMs to the next client in a ring.
 ///
-/// Uses ParleyClient directly; when ParleyLoad's ring scenario lands, `runRing` is the one place to switch.
+/// Runs twice: through ParleyLoad's `RingScenario` (the load generator, with loss/duplicate/order tracking)
+/// and through ParleyClient directly (`runRing`), so a regression in either layer is visible.
 @Suite(.timeLimit(.minutes(1))) struct ThroughputTests {
     static let clients = 100
     static let messagesPerClient = 100
@@ -21,6 +23,26 @@ import Testing
         print("ring: \(Self.clients) WebSocket clients × \(Self.messagesPerClient) DMs = \(Self.clients * Self.messagesPerClient) delivered in \(String(format: "%.3f", seconds)) s")
         #expect(seconds < 15)
         #expect(server.server.broker.statistics.eventsDelivered.value == Self.clients * Self.messagesPerClient)
+    }
+
+    @Test func loadGeneratorRingOverWebSocket() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let jwt = server.jwt
+        let credentials = ClosureCredentials { index, runID in
+            let user = "load-\(runID)-\(index)"
+            return LoadCredentials(bearerToken: try await jwt.issue(.access, subject: user).token, principal: user)
+        }
+        let settings = LoadSettings(
+            endpoint: server.endpoint(.webSocket), mapping: ParleyChatMapping(), credentials: credentials,
+            pacing: .window(100), messagesPerSender: Self.messagesPerClient, timeout: .seconds(30), stallTimeout: .seconds(5))
+        let result = try await RingScenario(settings: settings, clients: Self.clients).run()
+        let seconds = result.elapsedSeconds
+        print("ring (ParleyLoad): \(result.delivered) of \(result.sent) delivered in \(String(format: "%.3f", seconds)) s")
+        #expect(result.sent == Self.clients * Self.messagesPerClient)
+        #expect(result.delivered == Self.clients * Self.messagesPerClient)
+        #expect(result.lost == 0 && result.duplicates == 0 && result.outOfOrder == 0)
+        #expect(seconds < 15)
     }
 }
 
