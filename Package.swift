@@ -155,7 +155,7 @@ let brokerTargets: [Target] = [
     .testTarget(
         name: "ParleyServerTests",
         dependencies: [
-            "ParleyServer", "ParleyBroker", "ParleyCodec", "ParleyRelay", "ParleyAuth", "ParleyClient",
+            "ParleyServer", "ParleyBroker", "ParleyCodec", "ParleyRelay", "ParleyAuth", "ParleyClient", "ParleyLoad",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -280,10 +280,12 @@ let executableTargets: [Target] = [
     .executableTarget(
         name: "parley-bench",
         dependencies: [
-            "ParleyCodec",
+            "ParleyCodec", "ParleyBroker", "ParleyServer", "ParleyRelay",
             "ParleyAuth",
             "ParleyAccounts",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ],
@@ -301,6 +303,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
+        .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
+        .library(name: "ParleyServer", targets: ["ParleyServer"]),
         .library(name: "ParleyProfiles", targets: ["ParleyProfiles"]),
         .library(name: "ParleyConformance", targets: ["ParleyConformance"]),
         .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
@@ -308,12 +312,10 @@ let package = Package(
         .library(name: "ParleyApp", targets: ["ParleyApp"]),
         .library(name: "ParleyCodec", targets: ["ParleyCodec"]),
         .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
-        .library(name: "ParleyClient", targets: ["ParleyClient"]),
-        .library(name: "ParleyLoad", targets: ["ParleyLoad"]),
         .executable(name: "parley", targets: ["parley"]),
         .executable(name: "parley-bench", targets: ["parley-bench"]),
-        .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
-        .library(name: "ParleyServer", targets: ["ParleyServer"]),
+        .library(name: "ParleyClient", targets: ["ParleyClient"]),
+        .library(name: "ParleyLoad", targets: ["ParleyLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The payload a client SENDs to `/app/chat.sendMessage` (the original Spring app's `ChatMessage`).
 ///
@@ -72,17 +73,98 @@ public struct ChatEvent: Codable, Sendable, Equatable {
     /// Builds the event for `message` sent by `principal`, with a fresh id and the current time.
     public init(accepting message: ChatMessage, from principal: String, now: Date = Date()) {
         self.init(
-            messageId: UUID().uuidString.lowercased(), roomId: message.roomId, senderId: principal,
+            messageId: ChatEvent.makeMessageId(), roomId: message.roomId, senderId: principal,
             receiverId: message.receiverId, content: message.content, messageType: message.messageType,
             timestamp: ChatEvent.formatTimestamp(now))
+    }
+
+    /// A fresh message id in UUID v4 form (lowercase).
+    ///
+    /// Foundation's `UUID()` reads the kernel's random source and formats with `snprintf` on every call, which
+    /// showed up on the chat hot path; ids only need to be unique, so this mixes a per-process random key with
+    /// a counter through splitmix64 (a bijection, so ids never repeat within a process).
+    public static func makeMessageId() -> String {
+        let counter = messageIdCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        var high = splitmix64(messageIdKeys.0 &+ counter)
+        var low = splitmix64(messageIdKeys.1 ^ counter)
+        high = (high & ~0xF000) | 0x4000  // version 4
+        low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // RFC 4122 variant
+        let hex = Array("0123456789abcdef".utf8)
+        var out = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
+        var position = 0
+        for (word, dashes) in [(high, [8, 13]), (low, [18, 23])] {
+            for shift in stride(from: 60, through: 0, by: -4) {
+                if dashes.contains(position) { position += 1 }
+                out[position] = hex[Int((word >> UInt64(shift)) & 0xF)]
+                position += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func splitmix64(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// The room topic a broadcast is delivered on, in Spring's dialect.
     public var roomTopic: String { "/topic/rooms.\(roomId)" }
 
     /// Formats `date` as ISO 8601 UTC with milliseconds (`2026-11-25T10:30:00.123Z`).
+    ///
+    /// Hand-written (civil-from-days arithmetic) because it runs once per chat message and Foundation's
+    /// ISO 8601 format style costs more than the rest of accepting the message.
     public static func formatTimestamp(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        // Truncated to milliseconds like Foundation's formatter.
+        let interval = date.timeIntervalSince1970
+        let wholeSeconds = interval.rounded(.down)
+        let seconds = Int64(wholeSeconds)
+        let milliseconds = min(999, Int(((interval - wholeSeconds) * 1000).rounded(.down)))
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        func digits(_ value: Int64, _ count: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<count { divisor *= 10 }
+            var remaining = value
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8((remaining / divisor) % 10))
+                remaining %= divisor
+                divisor /= 10
+            }
+        }
+        digits(year, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        out.append(UInt8(ascii: "."))
+        digits(Int64(milliseconds), 3)
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The event as compact JSON with the original app's field names, in a fixed order.
@@ -131,9 +213,18 @@ public struct ChatEvent: Codable, Sendable, Equatable {
     }
 }
 
+private let messageIdCounter = Atomic<UInt64>(0)
+private let messageIdKeys = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
+
 /// Appends `string` as a JSON string literal (RFC 8259 escaping).
 public func appendJSONString(_ string: String, to out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
+    // Fast path: most chat text needs no escaping and is appended in one copy.
+    if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        out.append(contentsOf: string.utf8)
+        out.append(UInt8(ascii: "\""))
+        return
+    }
     for byte in string.utf8 {
         switch byte {
         case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

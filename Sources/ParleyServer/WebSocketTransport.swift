@@ -64,7 +64,8 @@ public enum WebSocketTransport {
                 }
             ),
             withErrorHandling: true)
-        try channel.pipeline.syncOperations.addHandler(HTTPFallbackHandler(path: path), name: fallbackHandlerName)
+        try channel.pipeline.syncOperations.addHandler(
+            HTTPFallbackHandler(path: path, upgradeTimeout: broker.configuration.connectTimeout), name: fallbackHandlerName)
     }
 
     /// Response headers for an acceptable upgrade, or `nil` to answer with an HTTP error instead.
@@ -87,9 +88,26 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler 
     typealias OutboundOut = HTTPServerResponsePart
 
     private let path: String
+    private let upgradeTimeout: TimeAmount
     private var pending: (HTTPResponseStatus, String)?
+    private var timeout: Scheduled<Void>?
 
-    init(path: String) { self.path = path }
+    init(path: String, upgradeTimeout: TimeAmount) {
+        self.path = path
+        self.upgradeTimeout = upgradeTimeout
+    }
+
+    /// A connection that neither upgrades nor completes a request in time is closed, so idle sockets
+    /// cannot pile up before the STOMP session's own CONNECT timeout applies.
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        timeout = context.eventLoop.scheduleTask(in: upgradeTimeout) { channel.close(promise: nil) }
+    }
+
+    /// Removed once the upgrade succeeded: the session takes over.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timeout?.cancel()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {

@@ -9,6 +9,8 @@ import Darwin
 /// Benchmarks by name; each takes the remaining arguments.
 let benchmarks: [(name: String, summary: String, run: ([String]) -> Int32)] = [
     ("codec", "STOMP frame decode/encode throughput (200-byte MESSAGE, 64 KiB SEND)", CodecBenchmark.run),
+    ("broker", "100×100 WebSocket DM ring (time, msgs/s) and memory per idle TCP/WebSocket connection", RingBenchmark.run),
+    ("broker-idle", "memory per idle connection for one transport (run by `broker`)", RingBenchmark.runIdle),
     ("jwt", "access-token verifications/s on one thread (target >= 200,000), jwt-kit comparison", AuthBenchmark.runJWT),
     ("login", "bcrypt verify/s and HTTP logins/s at bcrypt cost 10", AuthBenchmark.runLogin),
 ]

@@ -54,3 +54,26 @@ import Testing
         await #expect(throws: ChatRelayError.notRunning) { try await relay.publish(event) }
     }
 }
+
+@Suite struct TimestampTests {
+    @Test(arguments: [0.0, 951_782_400.5, 1_795_000_000.123, 4_102_444_799.999, 1_709_164_800.0, -86_400.25])
+    func matchesFoundationISO8601(seconds: Double) {
+        let date = Date(timeIntervalSince1970: seconds)
+        let expected = date.formatted(
+            .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        #expect(ChatEvent.formatTimestamp(date) == expected)
+    }
+}
+
+@Suite struct MessageIdTests {
+    @Test func idsAreUniqueLowercaseUUIDv4() {
+        let ids = (0..<10_000).map { _ in ChatEvent.makeMessageId() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(100) {
+            let uuid = UUID(uuidString: id)
+            #expect(uuid != nil && id == id.lowercased(), "\(id)")
+            #expect(Array(id)[14] == "4")
+            #expect("89ab".contains(Array(id)[19]))
+        }
+    }
+}

@@ -192,3 +192,28 @@ import Testing
         #expect(server.server.broker.sessionCount == 0)
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct ServiceLifecycleTests {
+    @Test func runReturnsAfterCancellationAndClosesSessions() async throws {
+        let secret = try JWTSecret(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) })
+        let jwt = await JWTService(secret: secret)
+        let server = ChatServer(configuration: ChatServerConfiguration(
+            host: "127.0.0.1", wsPort: 0, tcpPort: nil, authenticator: JWTStompAuthenticator(service: jwt)))
+        let running = Task { try await server.run() }
+        let port = try await withTimeout(5) {
+            while server.ports == nil { try await Task.sleep(for: .milliseconds(5)) }
+            return server.ports!.webSocket!
+        }
+        #expect(server.ports?.tcp == nil, "a nil port disables that transport")
+        let options = StompClient.Options(host: "/", bearerToken: try await jwt.issue(.access, subject: "alice").token)
+        let client = try await StompClient.connect(
+            to: .webSocket(host: "127.0.0.1", port: port, path: "/ws/chat"), options: options)
+        running.cancel()
+        try await withTimeout(10) { try await running.value }
+        let ended = await client.waitUntilEnded()
+        #expect(ended.errorFrame?.headers["message"] == "server is shutting down")
+        await #expect(throws: (any Error).self) {
+            _ = try await StompClient.connect(to: .webSocket(host: "127.0.0.1", port: port, path: "/ws/chat"), options: options)
+        }
+    }
+}

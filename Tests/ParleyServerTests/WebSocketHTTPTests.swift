@@ -1,5 +1,6 @@
 import Foundation
 import ParleyCodec
+import ParleyBroker
 import ParleyServer
 import Testing
 
@@ -141,5 +142,25 @@ func stompText(_ frames: [(opcode: UInt8, payload: [UInt8])]) -> String {
         let frames = serverFrames(in: connection.received).frames
         #expect(stompText(frames).hasPrefix("ERROR\n"))
         #expect(frames.last?.opcode == 8, "a WebSocket close frame follows the ERROR")
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct TransportTimeoutTests {
+    @Test(arguments: [true, false])
+    func silentConnectionsAreClosed(webSocket: Bool) async throws {
+        let server = try await TestServer.start(broker: BrokerConfiguration(connectTimeout: .milliseconds(200)))
+        defer { Task { await server.stop() } }
+        let connection = try await RawConnection.connect(port: webSocket ? server.ports.webSocket! : server.ports.tcp!)
+        try await connection.wait(for: "close") { $0.isClosed }
+        if !webSocket { #expect(connection.text.hasPrefix("ERROR\n")) }
+    }
+
+    @Test func httpRequestOnTheTCPPortGetsAnError() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let connection = try await RawConnection.connect(port: server.ports.tcp!)
+        try await connection.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await connection.wait(for: "close") { $0.isClosed }
+        #expect(connection.text.hasPrefix("ERROR\n"))
     }
 }
