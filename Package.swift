@@ -100,6 +100,8 @@ let accountTargets: [Target] = [
         dependencies: [
             "ParleyAccounts",
             "ParleyAuth",
+            "ParleyRelay",
+            "ParleyServer",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -2,48 +2,103 @@ import Foundation
 import Logging
 import ParleyAccounts
 import ParleyAuth
+import ParleyRelay
+import ParleyServer
 import ServiceLifecycle
 import UnixSignals
 
-/// Runs the server roles of `parley serve`. Today: the account REST API on the embedded SQLite store.
+/// Where a running `parley serve` listens (the bound ports, useful with port 0).
+public struct ServeListeners: Sendable, Hashable {
+    /// The account REST API port, when the role runs it.
+    public var accountPort: Int?
+    /// The chat WebSocket port (`/ws/chat`), when the role runs chat.
+    public var chatPort: Int?
+    /// The STOMP-over-TCP port, when the role runs chat.
+    public var stompPort: Int?
+}
+
+/// Runs the server roles of `parley serve`: the account REST API on the embedded SQLite store, the chat server
+/// (STOMP over WebSocket and TCP) with the in-process relay or the Kafka relay, or both.
 public enum ParleyServe {
     /// Runs until one of `shutdownSignals` arrives (default SIGTERM and SIGINT), then shuts down gracefully:
-    /// the listener closes, in-flight requests finish.
+    /// listeners close, chat sessions get an ERROR, in-flight requests finish, the relay drains.
     ///
-    /// `onListening` receives the bound account API port (useful with port 0).
+    /// `onListening` runs once every listener of the role is bound.
     public static func run(
         configuration: ServeConfiguration,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         shutdownSignals: [UnixSignal] = [.sigterm, .sigint],
         logger: Logger = Logger(label: "parley.serve"),
-        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        onListening: @escaping @Sendable (ServeListeners) async -> Void = { _ in }
     ) async throws {
         let secret = try JWTSecret.resolve(
             environment: environment, secretFile: configuration.jwtSecretFile,
             dataDirectory: configuration.dataDirectory)
-        let store = try SQLiteAccountStore(dataDirectory: configuration.dataDirectory)
         let jwt = await JWTService(secret: secret)
         logger.info(
-            "account store ready",
+            "starting parley serve",
             metadata: [
-                "dataDirectory": "\(configuration.dataDirectory)",
+                "role": "\(configuration.role.rawValue)", "dataDirectory": "\(configuration.dataDirectory)",
                 "jwtSecret": "\(secret.source)",  // where it came from, never the bytes
             ])
         let host = configuration.host
-        let application = try await buildAccountApplication(
-            store: store, jwt: jwt,
-            configuration: AccountServerConfiguration(
-                host: host, port: configuration.accountPort, bcryptCost: configuration.bcryptCost),
-            logger: logger,
-            onServerRunning: { port in
-                logger.info("account API listening on http://\(host):\(port)")
-                await onListening(port)
-            })
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: application)], gracefulShutdownSignals: shutdownSignals, logger: logger))
-        try await group.run()
+        var listeners = ServeListeners()
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+
+        // Chat first: a relay that cannot start (Kafka unreachable) must stop start-up before anything listens.
+        if configuration.role.runsChat {
+            let relay = try makeRelay(configuration: configuration, logger: logger)
+            let chat = ChatServer(
+                configuration: ChatServerConfiguration(
+                    host: host, wsPort: configuration.chatPort, tcpPort: configuration.stompPort, relay: relay,
+                    authenticator: JWTStompAuthenticator(service: jwt)),
+                logger: logger)
+            let ports = try await chat.start()
+            listeners.chatPort = ports.webSocket
+            listeners.stompPort = ports.tcp
+            logger.info("chat listening on ws://\(host):\(ports.webSocket ?? 0)/ws/chat and stomp://\(host):\(ports.tcp ?? 0)")
+            services.append(.init(service: StartedChatServer(server: chat)))
+        }
+
+        if configuration.role.runsAccountAPI {
+            let store = try SQLiteAccountStore(dataDirectory: configuration.dataDirectory)
+            let (bound, boundContinuation) = AsyncStream.makeStream(of: Int.self)
+            let application = try await buildAccountApplication(
+                store: store, jwt: jwt,
+                configuration: AccountServerConfiguration(
+                    host: host, port: configuration.accountPort, bcryptCost: configuration.bcryptCost),
+                logger: logger,
+                onServerRunning: { port in
+                    logger.info("account API listening on http://\(host):\(port)")
+                    boundContinuation.yield(port)
+                    boundContinuation.finish()
+                })
+            services.append(.init(service: application))
+            let group = ServiceGroup(
+                configuration: .init(services: services, gracefulShutdownSignals: shutdownSignals, logger: logger))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                tasks.addTask {
+                    for await port in bound {
+                        var ready = listeners
+                        ready.accountPort = port
+                        await onListening(ready)
+                    }
+                }
+                try await tasks.waitForAll()
+            }
+        } else {
+            await onListening(listeners)
+            let group = ServiceGroup(
+                configuration: .init(services: services, gracefulShutdownSignals: shutdownSignals, logger: logger))
+            try await group.run()
+        }
         logger.info("parley serve stopped")
+    }
+
+    /// The relay for this node: Kafka when configured, else the in-process relay.
+    static func makeRelay(configuration: ServeConfiguration, logger: Logger) throws -> any ChatRelay {
+        InProcessRelay()
     }
 
     /// Parses `arguments`/environment and runs; prints a clear message and returns a non-zero exit code on
@@ -65,5 +120,16 @@ public enum ParleyServe {
             FileHandle.standardError.write(Data("parley serve: \(error)\n".utf8))
             return 1
         }
+    }
+}
+
+/// A chat server already started (so its ports were known before the group ran) that stops on graceful shutdown.
+struct StartedChatServer: Service {
+    let server: ChatServer
+
+    func run() async throws {
+        // Returns when graceful shutdown begins; throws when the group is cancelled. Either way: stop.
+        try? await gracefulShutdown()
+        await server.stop()
     }
 }

@@ -2,36 +2,57 @@ import ArgumentParser
 import Foundation
 import ParleyApp
 
-/// `parley serve`: runs the account REST API (SQLite store in the data directory) until SIGINT/SIGTERM.
+/// `parley serve`: runs the account REST API and the chat server (or one of them) until SIGINT/SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the Parley server: the account REST API (default port 8085).",
+        abstract: "Run the Parley server: account REST API (8085) and chat over WebSocket (8084) and TCP (61613).",
         discussion: """
-            Environment: PARLEY_DATA_DIR, PARLEY_HOST, PARLEY_ACCOUNT_PORT, PARLEY_JWT_SECRET_FILE, PARLEY_BCRYPT_COST \
-            (flags win), and PARLEY_JWT_SECRET (at least 32 bytes). Without a secret one is generated once and kept \
-            in the data directory (mode 0600), so restarts keep tokens valid.
+            Every option also reads an environment variable (the option wins): PARLEY_ROLE, PARLEY_DATA_DIR, \
+            PARLEY_HOST, PARLEY_ACCOUNT_PORT, PARLEY_CHAT_PORT, PARLEY_STOMP_PORT, PARLEY_JWT_SECRET_FILE, \
+            PARLEY_BCRYPT_COST, PARLEY_KAFKA, PARLEY_KAFKA_TOPIC, PARLEY_KAFKA_PARTITIONS, PARLEY_NODE_ID. \
+            The JWT secret comes from PARLEY_JWT_SECRET (at least 32 bytes) or --jwt-secret-file; without either \
+            one is generated once and kept in the data directory (mode 0600), so restarts keep tokens valid. \
+            Nodes sharing one conversation through Kafka need the same secret.
             """
     )
 
-    @Option(name: .customLong("data-dir"), help: "Data directory (SQLite, generated JWT secret). Default ./.data")
+    @Option(help: "Which services to run: all, account or chat. Default all")
+    var role: String?
+    @Option(name: .customLong("data-dir"), help: "Data directory (SQLite, generated JWT secret, node id). Default ./.data")
     var dataDirectory: String?
     @Option(help: "Interface to bind. Default 127.0.0.1")
     var host: String?
     @Option(name: .customLong("account-port"), help: "Account REST API port. Default 8085")
     var accountPort: String?
+    @Option(name: .customLong("chat-port"), help: "Chat WebSocket port (path /ws/chat). Default 8084")
+    var chatPort: String?
+    @Option(name: .customLong("stomp-port"), help: "STOMP over TCP port. Default 61613")
+    var stompPort: String?
     @Option(name: .customLong("jwt-secret-file"), help: "File holding the JWT secret (at least 32 bytes).")
     var jwtSecretFile: String?
     @Option(name: .customLong("bcrypt-cost"), help: "bcrypt cost for new password hashes (4...31). Default 10")
     var bcryptCost: String?
+    @Option(help: "Kafka bootstrap servers HOST:PORT[,…]: relay chat through Kafka so several nodes share rooms.")
+    var kafka: String?
+    @Option(name: .customLong("kafka-topic"), help: "Kafka topic for chat events. Default chat-message")
+    var kafkaTopic: String?
+    @Option(name: .customLong("kafka-partitions"), help: "Partitions when Parley creates the topic. Default 3")
+    var kafkaPartitions: String?
+    @Option(name: .customLong("node-id"), help: "This chat node's id (Kafka group parley-<id>). Default: kept in the data dir")
+    var nodeID: String?
 
     func run() async throws {
-        var arguments: [String] = []
-        let flags: [(String, String?)] = [
-            ("--data-dir", dataDirectory), ("--host", host), ("--account-port", accountPort),
-            ("--jwt-secret-file", jwtSecretFile), ("--bcrypt-cost", bcryptCost),
+        let flags: [String: String?] = [
+            "role": role, "data-dir": dataDirectory, "host": host, "account-port": accountPort,
+            "chat-port": chatPort, "stomp-port": stompPort, "jwt-secret-file": jwtSecretFile,
+            "bcrypt-cost": bcryptCost, "kafka": kafka, "kafka-topic": kafkaTopic,
+            "kafka-partitions": kafkaPartitions, "node-id": nodeID,
         ]
-        for case (let flag, let value?) in flags { arguments += [flag, value] }
+        var arguments: [String] = []
+        for (flag, value) in flags.sorted(by: { $0.key < $1.key }) {
+            if let value { arguments += ["--\(flag)", value] }
+        }
         let status = await ParleyServe.main(arguments: arguments)
         if status != 0 { throw ExitCode(status) }
     }

@@ -1,6 +1,8 @@
 import Foundation
 import ParleyAccounts
 import ParleyApp
+import ParleyClient
+import ParleyCodec
 import ServiceLifecycle
 import UnixSignals
 import Testing
@@ -12,7 +14,7 @@ import FoundationNetworking
 import Glibc
 #endif
 
-@Suite("parley serve (account role)", .timeLimit(.minutes(1)))
+@Suite("parley serve", .timeLimit(.minutes(1)))
 struct ServeTests {
     @Test("flags override environment; bad values are clear errors")
     func configuration() throws {
@@ -39,11 +41,101 @@ struct ServeTests {
         }
     }
 
+    @Test("roles, Kafka, node id and ports resolve from flags and environment")
+    func chatSettings() throws {
+        let defaults = try ServeConfiguration.resolve(arguments: [], environment: [:])
+        #expect(defaults.role == .all && defaults.chatPort == 8084 && defaults.stompPort == 61613)
+        #expect(defaults.kafka == nil && defaults.kafkaTopic == "chat-message" && defaults.nodeID == nil)
+        let chat = try ServeConfiguration.resolve(
+            arguments: ["--role", "chat", "--kafka", "127.0.0.1:9092,10.0.0.2:9093", "--node-id=n1"],
+            environment: ["PARLEY_ROLE": "account", "PARLEY_STOMP_PORT": "61700", "PARLEY_KAFKA_TOPIC": "t.x"])
+        #expect(chat.role == .chat && !chat.role.runsAccountAPI && chat.role.runsChat)
+        #expect(chat.kafka == "127.0.0.1:9092,10.0.0.2:9093" && chat.nodeID == "n1")
+        #expect(chat.stompPort == 61700 && chat.kafkaTopic == "t.x")
+        #expect(throws: ServeConfigurationError.invalidValue(setting: "role", value: "both", expected: "all, account or chat")) {
+            try ServeConfiguration.resolve(arguments: ["--role", "both"], environment: [:])
+        }
+        #expect(throws: ServeConfigurationError.self) {
+            try ServeConfiguration.resolve(arguments: ["--kafka", "nohostport"], environment: [:])
+        }
+        #expect(throws: ServeConfigurationError.self) {
+            try ServeConfiguration.resolve(arguments: ["--node-id", "bad id!"], environment: [:])
+        }
+        #expect(throws: ServeConfigurationError.self) {
+            try ServeConfiguration.resolve(arguments: ["--kafka-partitions", "0"], environment: [:])
+        }
+    }
+
+    @Test("the node id is generated once and kept in the data directory")
+    func nodeIdentity() throws {
+        let directory = NSTemporaryDirectory() + "parley-node-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try NodeIdentity.stored(in: directory)
+        #expect(NodeIdentity.isValid(first))
+        #expect(try NodeIdentity.stored(in: directory) == first)
+        try Data("not valid!\n".utf8).write(to: URL(fileURLWithPath: directory + "/node-id"))
+        #expect(throws: NodeIdentityError.self) { try NodeIdentity.stored(in: directory) }
+    }
+
+    @Test("role all: a token from the account API opens a chat session and a DM arrives over both transports")
+    func accountAndChatTogether() async throws {
+        let directory = NSTemporaryDirectory() + "parley-serve-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = ServeConfiguration(dataDirectory: directory, accountPort: 0, chatPort: 0, stompPort: 0, bcryptCost: 4)
+        try await runServer(configuration) { base, listeners in
+            var tokens: [String: (id: String, token: String)] = [:]
+            for user in ["alice", "bob"] {
+                let signup = try await Self.post(base, "/auth/signup", ["loginId": user, "username": user, "password": "passw0rd!"])
+                #expect(signup.0 == 201)
+                let login = try await Self.post(base, "/auth/login", ["loginId": user, "password": "passw0rd!"])
+                let pair = try #require(login.1["tokenResponse"] as? [String: Any])
+                let id = try #require(signup.1["id"].map { "\($0)" })
+                tokens[user] = (id, try #require(pair["accessToken"] as? String))
+            }
+            let alice = try #require(tokens["alice"]), bob = try #require(tokens["bob"])
+            let ws = try StompEndpoint(url: "ws://127.0.0.1:\(try #require(listeners.chatPort))/ws/chat")
+            let tcp = try StompEndpoint(url: "tcp://127.0.0.1:\(try #require(listeners.stompPort))")
+            let bobClient = try await StompClient.connect(to: ws, options: .init(bearerToken: bob.token))
+            let inbox = try await bobClient.subscribe(destination: "/user/queue/messages", receipt: true)
+            let aliceClient = try await StompClient.connect(to: tcp, options: .init(bearerToken: alice.token))
+            try await aliceClient.send(
+                destination: "/app/chat.sendMessage",
+                body: #"{"roomId":"r1","receiverId":"\#(bob.id)","content":"hi bob","messageType":"TALK"}"#, receipt: true)
+            var iterator = inbox.makeAsyncIterator()
+            let message = try #require(try await iterator.next())
+            #expect(message.headers["destination"] == "/user/queue/messages")
+            let event = try #require(try JSONSerialization.jsonObject(with: Data(message.bodyString.utf8)) as? [String: Any])
+            #expect(event["senderId"] as? String == alice.id)
+            #expect(event["content"] as? String == "hi bob")
+            try await aliceClient.disconnect()
+            try await bobClient.disconnect()
+        }
+    }
+
+    @Test("role account serves no chat; role chat serves no account API")
+    func separateRoles() async throws {
+        let directory = NSTemporaryDirectory() + "parley-roles-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let account = ServeConfiguration(role: .account, dataDirectory: directory, accountPort: 0, chatPort: 0, stompPort: 0, bcryptCost: 4)
+        try await runServer(account) { _, listeners in
+            #expect(listeners.accountPort != nil && listeners.chatPort == nil && listeners.stompPort == nil)
+        }
+        let chat = ServeConfiguration(role: .chat, dataDirectory: directory, accountPort: 0, chatPort: 0, stompPort: 0)
+        try await runServer(chat) { _, listeners in
+            #expect(listeners.accountPort == nil && listeners.chatPort != nil && listeners.stompPort != nil)
+            // Nothing but a valid token gets in.
+            let tcp = try StompEndpoint(url: "tcp://127.0.0.1:\(try #require(listeners.stompPort))")
+            await #expect(throws: StompClientError.self) {
+                _ = try await StompClient.connect(to: tcp, options: .init(bearerToken: "not-a-jwt"))
+            }
+        }
+    }
+
     @Test("a short PARLEY_JWT_SECRET stops startup with a clear error")
     func shortSecret() async throws {
         do {
             try await ParleyServe.run(
-                configuration: .init(dataDirectory: NSTemporaryDirectory() + UUID().uuidString, accountPort: 0),
+                configuration: .init(dataDirectory: NSTemporaryDirectory() + UUID().uuidString, accountPort: 0, chatPort: 0, stompPort: 0),
                 environment: ["PARLEY_JWT_SECRET": "short"], shutdownSignals: [])
             Issue.record("started with a 5-byte secret")
         } catch {
@@ -56,7 +148,7 @@ struct ServeTests {
     func serveAndRestart() async throws {
         let directory = NSTemporaryDirectory() + "parley-serve-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let configuration = ServeConfiguration(dataDirectory: directory, accountPort: 0, bcryptCost: 4)
+        let configuration = ServeConfiguration(dataDirectory: directory, accountPort: 0, chatPort: 0, stompPort: 0, bcryptCost: 4)
 
         let accessToken = try await runServer(configuration) { base in
             let signup = try await Self.post(base, "/auth/signup", ["loginId": "serve", "username": "S", "password": "passw0rd!"])
@@ -80,7 +172,15 @@ struct ServeTests {
     /// nothing else in the test process is disturbed) and waits for a clean exit.
     @discardableResult
     func runServer<Value: Sendable>(_ configuration: ServeConfiguration, _ body: (URL) async throws -> Value) async throws -> Value {
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        try await runServer(configuration) { base, _ in try await body(base) }
+    }
+
+    /// Like ``runServer(_:_:)`` but also hands `body` every bound port.
+    @discardableResult
+    func runServer<Value: Sendable>(
+        _ configuration: ServeConfiguration, _ body: (URL, ServeListeners) async throws -> Value
+    ) async throws -> Value {
+        let (ports, continuation) = AsyncStream.makeStream(of: ServeListeners.self)
         let server = Task {
             defer { continuation.finish() }
             try await ParleyServe.run(
@@ -88,13 +188,14 @@ struct ServeTests {
                 onListening: { continuation.yield($0) })
         }
         var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else {
+        guard let listeners = await iterator.next() else {
             try await server.value
             throw CancellationError()
         }
+        let port = listeners.accountPort ?? 0
         let result: Result<Value, any Error>
         do {
-            result = .success(try await body(URL(string: "http://127.0.0.1:\(port)")!))
+            result = .success(try await body(URL(string: "http://127.0.0.1:\(port)")!, listeners))
         } catch {
             result = .failure(error)
         }

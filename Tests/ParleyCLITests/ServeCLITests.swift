@@ -19,7 +19,7 @@ final class ServeCLITests: XCTestCase {
     func startServe(dataDirectory: String, environment: [String: String]) throws -> (Process, OutputCollector) {
         let process = Process()
         process.executableURL = FramesCLITests.executable
-        process.arguments = ["serve", "--account-port", "0", "--data-dir", dataDirectory, "--bcrypt-cost", "4"]
+        process.arguments = ["serve", "--account-port", "0", "--chat-port", "0", "--stomp-port", "0", "--data-dir", dataDirectory, "--bcrypt-cost", "4"]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
