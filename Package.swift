@@ -67,7 +67,7 @@ let kafkaTargets: [Target] = [
     ),
     .target(
         name: "ParleyTesting",
-        dependencies: [],
+        dependencies: ["ParleyRelay"],
         swiftSettings: strict
     ),
     .testTarget(

@@ -88,7 +88,7 @@ public final class TansuBroker: Sendable {
         for _ in 0..<3 {
             let port = try freeLoopbackPort()
             let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("parley-tansu-\(port)-\(UUID().uuidString.prefix(8)).log")
-            FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
             let log = try FileHandle(forWritingTo: logFile)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
@@ -99,7 +99,7 @@ public final class TansuBroker: Sendable {
             process.standardOutput = log
             process.standardError = log
             process.standardInput = FileHandle.nullDevice
-            try process.run()
+            try await launchWithDefaultSignalMask(process)
             try? log.close()
             let broker = TansuBroker(process: process, port: port, logFile: logFile)
             if await waitUntilAccepting(port: port, process: process, timeout: readyTimeout) { return broker }
@@ -175,6 +175,24 @@ public final class TansuBroker: Sendable {
         }
     }
 
+    /// Runs `process` from a fresh thread whose signal mask is empty.
+    ///
+    /// `posix_spawn` passes the calling thread's signal mask on, and the concurrency pool's threads block
+    /// nearly every signal: a broker started from them would ignore SIGTERM (and `stop()` would need SIGKILL).
+    private static func launchWithDefaultSignalMask(_ process: Process) async throws {
+        let launchable = UncheckedBox(process)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                var empty = sigset_t()
+                sigemptyset(&empty)
+                pthread_sigmask(SIG_SETMASK, &empty, nil)
+                continuation.resume(with: Result { try launchable.value.run() })
+            }
+            thread.name = "parley-tansu-launcher"
+            thread.start()
+        }
+    }
+
     private static func waitUntilAccepting(port: Int, process: Process, timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
@@ -184,4 +202,10 @@ public final class TansuBroker: Sendable {
         }
         return false
     }
+}
+
+/// Carries a value the compiler cannot prove Sendable across one thread hop where only one side uses it.
+private struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
