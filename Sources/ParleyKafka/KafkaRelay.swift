@@ -57,17 +57,14 @@ public final class KafkaRelay: ChatRelay {
         guard mayStart else { throw KafkaRelayError.alreadyStarted }
 
         let configuration = configuration
+        let logger = logger
         let producer: KafkaProducer
         do {
+            try await runOnDedicatedThread(named: "parley-kafka-startup") {
+                try RdKafkaClient.prepareTopic(configuration, logger: logger)
+            }
             producer = try KafkaProducer(configuration: configuration, counters: counters, logger: logger, events: eventsContinuation)
         } catch {
-            lifecycle.withLock { $0 = .shutDown }
-            throw error
-        }
-        do {
-            try await runOnDedicatedThread(named: "parley-kafka-startup") { try producer.prepareTopic(configuration) }
-        } catch {
-            producer.abandon()
             lifecycle.withLock { $0 = .shutDown }
             throw error
         }

@@ -65,6 +65,13 @@ public struct KafkaRelayConfiguration: Sendable {
         ]
     }
 
+    /// The start-up admin handle's librdkafka properties.
+    var adminProperties: [String: String] {
+        var properties = commonProperties
+        properties.merge(extraProperties.filter { !$0.key.hasPrefix("group.") }) { _, extra in extra }
+        return properties
+    }
+
     /// The producer's librdkafka properties.
     var producerProperties: [String: String] {
         var properties = commonProperties

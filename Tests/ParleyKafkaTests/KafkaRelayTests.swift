@@ -252,3 +252,24 @@ struct KafkaRelayTests {
         }
     }
 }
+
+extension KafkaRelayTests {
+    @Test func relayCreatesTheTopicWithTheConfiguredPartitions() async throws {
+        let broker = try await TansuBroker.start()
+        defer { broker.stop() }
+        var configuration = testConfiguration(broker, node: "topic")
+        configuration.topic = "parley-topic-check"
+        configuration.partitions = 5
+        let relay = KafkaRelay(configuration: configuration)
+        try await relay.start(deliveringTo: RecordingSink())
+        var assigned: [Int32] = []
+        for await event in relay.events {
+            if case .partitionsAssigned(let partitions) = event {
+                assigned = partitions
+                break
+            }
+        }
+        #expect(assigned.sorted() == [0, 1, 2, 3, 4])
+        await relay.shutdown()
+    }
+}

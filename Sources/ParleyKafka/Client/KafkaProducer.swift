@@ -42,25 +42,6 @@ final class KafkaProducer: Sendable {
         self.messageTimeoutMilliseconds = configuration.messageTimeout.milliseconds
     }
 
-    /// Checks the broker answers and the topic exists, creating it if missing. Blocking: call off the pool.
-    func prepareTopic(_ configuration: KafkaRelayConfiguration) throws(KafkaRelayError) {
-        let timeout = configuration.startupTimeout.milliseconds
-        let exists = try client.topicExists(
-            configuration.topic, bootstrapServers: configuration.bootstrapServers, timeoutMilliseconds: timeout)
-        if !exists {
-            try client.createTopic(
-                configuration.topic, partitions: configuration.partitions,
-                replicationFactor: configuration.replicationFactor, timeoutMilliseconds: timeout)
-            logger.info("created Kafka topic \(configuration.topic) with \(configuration.partitions) partitions")
-        }
-    }
-
-    /// Destroys the handle without ever having polled (start-up failed).
-    func abandon() {
-        rd_kafka_topic_destroy(topic.pointer)
-        client.destroy()
-    }
-
     /// Starts the delivery-report poll thread.
     func startPolling() {
         let thread = Thread { [self] in pollUntilFinished() }

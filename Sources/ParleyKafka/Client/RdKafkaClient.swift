@@ -28,7 +28,14 @@ final class RdKafkaCallbackContext: Sendable {
 /// handle, after polling stopped.
 final class RdKafkaClient: @unchecked Sendable {
     /// Which kind of librdkafka instance this is.
-    enum Kind: Sendable { case producer, consumer }
+    enum Kind: Sendable {
+        /// Produces; delivery reports and errors arrive as events on the main queue.
+        case producer
+        /// Short-lived producer-type handle for metadata and admin requests (results on their own queues).
+        case admin
+        /// Consumes in a group; rebalances go through the context's handler.
+        case consumer
+    }
 
     let kind: Kind
     /// The librdkafka handle.
@@ -56,6 +63,8 @@ final class RdKafkaClient: @unchecked Sendable {
         switch kind {
         case .producer:
             rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR))
+        case .admin:
+            break
         case .consumer:
             if context.rebalance != nil {
                 rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
@@ -65,7 +74,7 @@ final class RdKafkaClient: @unchecked Sendable {
                 }
             }
         }
-        let type = kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER
+        let type = kind == .consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER
         guard let handle = rd_kafka_new(type, conf, &errorText, errorText.count) else {
             rd_kafka_conf_destroy(conf)  // rd_kafka_new only takes ownership on success
             throw .invalidConfiguration(Self.text(errorText))
@@ -123,6 +132,24 @@ final class RdKafkaClient: @unchecked Sendable {
                 let text = rd_kafka_topic_result_error_string(results[index]).map { String(cString: $0) }
                 throw .topicUnavailable(topic: topic, reason: text ?? Self.describe(topicError))
             }
+        }
+    }
+
+    /// Reaches the broker and creates the configured topic if it is missing, with a short-lived handle of its own:
+    /// the producer must not ask for the topic first, or the broker would auto-create it with its default
+    /// partition count. Blocking: call off the concurrency pool.
+    static func prepareTopic(_ configuration: KafkaRelayConfiguration, logger: Logger) throws(KafkaRelayError) {
+        let admin = try RdKafkaClient(
+            kind: .admin, properties: configuration.adminProperties, context: RdKafkaCallbackContext(logger: logger))
+        defer { admin.destroy() }
+        let timeout = configuration.startupTimeout.milliseconds
+        let exists = try admin.topicExists(
+            configuration.topic, bootstrapServers: configuration.bootstrapServers, timeoutMilliseconds: timeout)
+        if !exists {
+            try admin.createTopic(
+                configuration.topic, partitions: configuration.partitions,
+                replicationFactor: configuration.replicationFactor, timeoutMilliseconds: timeout)
+            logger.info("created Kafka topic \(configuration.topic) with \(configuration.partitions) partitions")
         }
     }
 
