@@ -24,6 +24,7 @@ public final class KafkaRelay: ChatRelay {
     private let eventsContinuation: AsyncStream<KafkaRelayEvent>.Continuation
     private let logger: Logger
     private let counters = KafkaRelayCounters()
+    private let limiter = LogRateLimiter()
     private let lifecycle = Mutex(Lifecycle.created)
 
     private enum Lifecycle {
@@ -58,19 +59,22 @@ public final class KafkaRelay: ChatRelay {
 
         let configuration = configuration
         let logger = logger
+        let limiter = limiter
         let producer: KafkaProducer
         do {
             try await runOnDedicatedThread(named: "parley-kafka-startup") {
-                try RdKafkaClient.prepareTopic(configuration, logger: logger)
+                try RdKafkaClient.prepareTopic(configuration, logger: logger, limiter: limiter)
             }
-            producer = try KafkaProducer(configuration: configuration, counters: counters, logger: logger, events: eventsContinuation)
+            producer = try KafkaProducer(
+                configuration: configuration, counters: counters, logger: logger, limiter: limiter, events: eventsContinuation)
         } catch {
             lifecycle.withLock { $0 = .shutDown }
             throw error
         }
         producer.startPolling()
         do {
-            let consumer = try KafkaConsumer(configuration: configuration, counters: counters, logger: logger, events: eventsContinuation)
+            let consumer = try KafkaConsumer(
+                configuration: configuration, counters: counters, logger: logger, limiter: limiter, events: eventsContinuation)
             try await consumer.start(deliveringTo: sink, timeout: configuration.startupTimeout, groupID: configuration.groupID)
             let stillWanted = lifecycle.withLock { state in
                 guard case .starting = state else { return false }

@@ -20,12 +20,17 @@ final class KafkaConsumer: Sendable {
         let state = Mutex(ConsumerStateMachine())
         let counters: KafkaRelayCounters
         let logger: Logger
+        let limiter: LogRateLimiter
         let events: AsyncStream<KafkaRelayEvent>.Continuation
         let lookupTimeoutMilliseconds: Int32
 
-        init(counters: KafkaRelayCounters, logger: Logger, events: AsyncStream<KafkaRelayEvent>.Continuation, lookupTimeoutMilliseconds: Int32) {
+        init(
+            counters: KafkaRelayCounters, logger: Logger, limiter: LogRateLimiter,
+            events: AsyncStream<KafkaRelayEvent>.Continuation, lookupTimeoutMilliseconds: Int32
+        ) {
             self.counters = counters
             self.logger = logger
+            self.limiter = limiter
             self.events = events
             self.lookupTimeoutMilliseconds = lookupTimeoutMilliseconds
         }
@@ -33,13 +38,13 @@ final class KafkaConsumer: Sendable {
 
     /// Creates the consumer handle; nothing is sent before ``start(deliveringTo:timeout:)``.
     init(
-        configuration: KafkaRelayConfiguration, counters: KafkaRelayCounters, logger: Logger,
+        configuration: KafkaRelayConfiguration, counters: KafkaRelayCounters, logger: Logger, limiter: LogRateLimiter,
         events: AsyncStream<KafkaRelayEvent>.Continuation
     ) throws(KafkaRelayError) {
         let shared = Shared(
-            counters: counters, logger: logger, events: events,
+            counters: counters, logger: logger, limiter: limiter, events: events,
             lookupTimeoutMilliseconds: Int32(clamping: configuration.startupTimeout.milliseconds))
-        let context = RdKafkaCallbackContext(logger: logger) { handle, error, partitions in
+        let context = RdKafkaCallbackContext(logger: logger, limiter: limiter) { handle, error, partitions in
             Self.rebalance(handle: handle, error: error, partitions: partitions, shared: shared)
         }
         client = try RdKafkaClient(kind: .consumer, properties: configuration.consumerProperties, context: context)
@@ -119,7 +124,9 @@ final class KafkaConsumer: Sendable {
         guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             let text = rd_kafka_message_errstr(message).map { String(cString: $0) } ?? RdKafkaClient.describe(record.err)
             shared.counters.errors.increment()
-            shared.logger.warning("Kafka consumer error: \(text)")
+            if shared.limiter.shouldLog("consumer error \(record.err.rawValue)") {
+                shared.logger.warning("Kafka consumer error: \(text)")
+            }
             shared.events.yield(.error(text, fatal: record.err == RD_KAFKA_RESP_ERR__FATAL))
             return
         }

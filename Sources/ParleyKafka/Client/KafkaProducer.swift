@@ -20,16 +20,17 @@ final class KafkaProducer: Sendable {
     private let state = Mutex(ProducerStateMachine())
     private let counters: KafkaRelayCounters
     private let logger: Logger
+    private let limiter: LogRateLimiter
     private let events: AsyncStream<KafkaRelayEvent>.Continuation
     private let messageTimeoutMilliseconds: Int
 
     /// Creates the handle (nothing is sent until the first request). Throws on a rejected configuration.
     init(
-        configuration: KafkaRelayConfiguration, counters: KafkaRelayCounters, logger: Logger,
+        configuration: KafkaRelayConfiguration, counters: KafkaRelayCounters, logger: Logger, limiter: LogRateLimiter,
         events: AsyncStream<KafkaRelayEvent>.Continuation
     ) throws(KafkaRelayError) {
         client = try RdKafkaClient(
-            kind: .producer, properties: configuration.producerProperties, context: RdKafkaCallbackContext(logger: logger))
+            kind: .producer, properties: configuration.producerProperties, context: RdKafkaCallbackContext(logger: logger, limiter: limiter))
         guard let topic = rd_kafka_topic_new(client.handle, configuration.topic, nil) else {
             client.destroy()
             throw .topicUnavailable(topic: configuration.topic, reason: RdKafkaClient.describe(rd_kafka_last_error()))
@@ -38,6 +39,7 @@ final class KafkaProducer: Sendable {
         self.topicName = configuration.topic
         self.counters = counters
         self.logger = logger
+        self.limiter = limiter
         self.events = events
         self.messageTimeoutMilliseconds = configuration.messageTimeout.milliseconds
     }
@@ -65,7 +67,7 @@ final class KafkaProducer: Sendable {
             counters.produced.increment()
         } else if let completion = state.withLock({ $0.produceFailed(id: id) }) {
             counters.publishFailures.increment()
-            logger.warning("Kafka refused a message: \(RdKafkaClient.describe(error))")
+            if limiter.shouldLog("refused \(error.rawValue)") { logger.warning("Kafka refused a message: \(RdKafkaClient.describe(error))") }
             completion(.failure(Self.clientSafeError(for: error, timeoutMilliseconds: messageTimeoutMilliseconds)))
         }
     }
@@ -150,7 +152,9 @@ final class KafkaProducer: Sendable {
                     completion(.success(()))
                 } else {
                     counters.publishFailures.increment()
-                    logger.warning("Kafka did not store a message: \(RdKafkaClient.describe(error))")
+                    if limiter.shouldLog("not stored \(error.rawValue)") {
+                        logger.warning("Kafka did not store a message: \(RdKafkaClient.describe(error))")
+                    }
                     completion(.failure(Self.clientSafeError(for: error, timeoutMilliseconds: messageTimeoutMilliseconds)))
                 }
             }
@@ -160,7 +164,7 @@ final class KafkaProducer: Sendable {
             counters.errors.increment()
             if fatal {
                 logger.error("Kafka producer fatal error: \(text)")
-            } else {
+            } else if limiter.shouldLog("producer error \(rd_kafka_event_error(event).rawValue)") {
                 logger.warning("Kafka producer error: \(text)")
             }
             events.yield(.error(text, fatal: fatal))

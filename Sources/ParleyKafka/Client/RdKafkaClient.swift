@@ -9,14 +9,18 @@ import Logging
 final class RdKafkaCallbackContext: Sendable {
     /// Receives librdkafka's log lines (called from librdkafka's internal threads).
     let logger: Logger
+    /// Keeps repeated lines (reconnect failures) from flooding the log.
+    let limiter: LogRateLimiter
     /// Consumer rebalance handler; runs on the thread calling `rd_kafka_consumer_poll` / `consumer_close`.
     let rebalance: (@Sendable (OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
 
     init(
         logger: Logger,
+        limiter: LogRateLimiter,
         rebalance: (@Sendable (OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)? = nil
     ) {
         self.logger = logger
+        self.limiter = limiter
         self.rebalance = rebalance
     }
 }
@@ -58,6 +62,7 @@ final class RdKafkaClient: @unchecked Sendable {
             let context = Unmanaged<RdKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
             let text = message.map { String(cString: $0) } ?? ""
             let facilityText = facility.map { String(cString: $0) } ?? ""
+            guard context.limiter.shouldLog("\(level) \(facilityText)") else { return }
             context.logger.log(level: Logger.Level(syslogLevel: level), "librdkafka \(facilityText): \(text)")
         }
         switch kind {
@@ -138,9 +143,10 @@ final class RdKafkaClient: @unchecked Sendable {
     /// Reaches the broker and creates the configured topic if it is missing, with a short-lived handle of its own:
     /// the producer must not ask for the topic first, or the broker would auto-create it with its default
     /// partition count. Blocking: call off the concurrency pool.
-    static func prepareTopic(_ configuration: KafkaRelayConfiguration, logger: Logger) throws(KafkaRelayError) {
+    static func prepareTopic(_ configuration: KafkaRelayConfiguration, logger: Logger, limiter: LogRateLimiter) throws(KafkaRelayError) {
         let admin = try RdKafkaClient(
-            kind: .admin, properties: configuration.adminProperties, context: RdKafkaCallbackContext(logger: logger))
+            kind: .admin, properties: configuration.adminProperties,
+            context: RdKafkaCallbackContext(logger: logger, limiter: limiter))
         defer { admin.destroy() }
         let timeout = configuration.startupTimeout.milliseconds
         let exists = try admin.topicExists(
