@@ -70,6 +70,16 @@ let kafkaTargets: [Target] = [
         dependencies: ["ParleyRelay"],
         swiftSettings: strict
     ),
+    // Relay publish → deliver throughput and latency (docs/performance.md, "Kafka relay").
+    .executableTarget(
+        name: "parley-kafka-bench",
+        dependencies: [
+            "ParleyKafka", "ParleyRelay", "ParleyTesting",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: strict
+    ),
     .testTarget(
         name: "ParleyKafkaTests",
         dependencies: ["ParleyKafka", "ParleyRelay", "ParleyTesting"],

@@ -72,8 +72,8 @@ public struct KafkaRelayConfiguration: Sendable {
         return properties
     }
 
-    /// The producer's librdkafka properties.
-    var producerProperties: [String: String] {
+    /// The producer's librdkafka properties, as passed to librdkafka (extra properties included).
+    public var producerProperties: [String: String] {
         var properties = commonProperties
         properties["enable.idempotence"] = "true"
         properties["acks"] = "all"
@@ -85,8 +85,8 @@ public struct KafkaRelayConfiguration: Sendable {
         return properties
     }
 
-    /// The consumer's librdkafka properties.
-    var consumerProperties: [String: String] {
+    /// The consumer's librdkafka properties, as passed to librdkafka (extra properties included).
+    public var consumerProperties: [String: String] {
         var properties = commonProperties
         properties["group.id"] = groupID
         properties["session.timeout.ms"] = String(sessionTimeout.milliseconds)
