@@ -55,7 +55,7 @@ final class TimingSink: ChatEventSink {
     private struct State {
         var deliveredAt: [UInt64]
         var delivered = 0
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiter: CheckedContinuation<Bool, Never>?
         var target = Int.max
     }
 
@@ -70,7 +70,7 @@ final class TimingSink: ChatEventSink {
     func deliver(_ event: ChatEvent) {
         let now = DispatchTime.now().uptimeNanoseconds
         guard event.messageId.hasPrefix(prefix), let index = Int(event.messageId.dropFirst(prefix.count)) else { return }
-        let ready = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let ready = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             guard index < state.deliveredAt.count, state.deliveredAt[index] == 0 else { return nil }
             state.deliveredAt[index] = now
             state.delivered += 1
@@ -78,20 +78,34 @@ final class TimingSink: ChatEventSink {
             state.waiter = nil
             return waiter
         }
-        ready?.resume()
+        ready?.resume(returning: true)
     }
 
-    func waitForAll(_ count: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+    /// Waits until `count` events arrived; false when `timeout` passed first.
+    func waitForAll(_ count: Int, timeout: Duration) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let done = state.withLock { state -> Bool in
                 if state.delivered >= count { return true }
                 state.target = count
                 state.waiter = continuation
                 return false
             }
-            if done { continuation.resume() }
+            if done {
+                continuation.resume(returning: true)
+                return
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                let waiter = self.state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                    defer { state.waiter = nil }
+                    return state.waiter
+                }
+                waiter?.resume(returning: false)
+            }
         }
     }
+
+    var delivered: Int { state.withLock { $0.delivered } }
 
     var deliveredAt: [UInt64] { state.withLock { $0.deliveredAt } }
 }
@@ -149,7 +163,18 @@ func runPhase(relays: [KafkaRelay], sinks: [PhaseSink], count: Int, rate: Int, p
             }
         }
     }
-    for timing in timings { await timing.waitForAll(count) }
+    let extraSeconds: Int = rate > 0 ? count / rate : 0
+    let timeout: Duration = .seconds(30 + extraSeconds)
+    for node in 0..<timings.count {
+        let timing: TimingSink = timings[node]
+        let arrived: Bool = await timing.waitForAll(count, timeout: timeout)
+        if arrived { continue }
+        var missing: [Int] = []
+        for (index, at) in timing.deliveredAt.enumerated() where at == 0 && missing.count < 10 { missing.append(index) }
+        let metrics: [KafkaRelayMetrics] = relays.map { $0.metrics }
+        let report: String = "node \(node) got \(timing.delivered) of \(count) events; missing e.g. \(missing); metrics \(metrics)"
+        throw UsageError(report)
+    }
     let deliveredAt = timings.map(\.deliveredAt)
     let last = deliveredAt.flatMap { $0 }.max() ?? start
     let ackTimes = acks.withLock { $0 }
