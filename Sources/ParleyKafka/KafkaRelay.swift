@@ -62,7 +62,7 @@ public final class KafkaRelay: ChatRelay {
         let limiter = limiter
         let producer: KafkaProducer
         do {
-            try await runOnDedicatedThread(named: "parley-kafka-startup") {
+            try await runOnDedicatedThread(named: "kafka-startup") {
                 try RdKafkaClient.prepareTopic(configuration, logger: logger, limiter: limiter)
             }
             producer = try KafkaProducer(

@@ -191,7 +191,7 @@ public final class TansuBroker: Sendable {
                 pthread_sigmask(SIG_SETMASK, &empty, nil)
                 continuation.resume(with: Result { try launchable.value.run() })
             }
-            thread.name = "parley-tansu-launcher"
+            thread.name = "tansu-launcher"
             thread.start()
         }
     }

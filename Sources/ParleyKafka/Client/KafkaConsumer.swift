@@ -74,7 +74,7 @@ final class KafkaConsumer: Sendable {
             let thread = Thread { [self] in
                 pollUntilClosed(sink: sink, timeout: timeout, groupID: groupID)
             }
-            thread.name = "parley-kafka-consumer"
+            thread.name = "kafka-consumer"
             thread.start()
         }
     }

@@ -47,7 +47,7 @@ final class KafkaProducer: Sendable {
     /// Starts the delivery-report poll thread.
     func startPolling() {
         let thread = Thread { [self] in pollUntilFinished() }
-        thread.name = "parley-kafka-producer"
+        thread.name = "kafka-producer"
         thread.start()
     }
 
