@@ -16,6 +16,8 @@ public struct KafkaRelayMetrics: Sendable, Equatable {
     public var malformedRecords: Int
     /// Errors reported by librdkafka (connection losses, fatal errors, consumer errors).
     public var errors: Int
+    /// Times a fetch skipped offsets and the consumer sought back to read them (see docs/kafka.md).
+    public var gapsRefetched: Int
 }
 
 /// The live counters behind ``KafkaRelayMetrics``; updated from the poll threads without locks.
@@ -27,13 +29,15 @@ final class KafkaRelayCounters: Sendable {
     let duplicatesDropped = Atomic<Int>(0)
     let malformedRecords = Atomic<Int>(0)
     let errors = Atomic<Int>(0)
+    let gapsRefetched = Atomic<Int>(0)
 
     var snapshot: KafkaRelayMetrics {
         KafkaRelayMetrics(
             produced: produced.load(ordering: .relaxed), acknowledged: acknowledged.load(ordering: .relaxed),
             publishFailures: publishFailures.load(ordering: .relaxed), delivered: delivered.load(ordering: .relaxed),
             duplicatesDropped: duplicatesDropped.load(ordering: .relaxed),
-            malformedRecords: malformedRecords.load(ordering: .relaxed), errors: errors.load(ordering: .relaxed))
+            malformedRecords: malformedRecords.load(ordering: .relaxed), errors: errors.load(ordering: .relaxed),
+            gapsRefetched: gapsRefetched.load(ordering: .relaxed))
     }
 }
 

@@ -41,3 +41,31 @@ import Testing
         #expect(stillKnown == [false, false, true])
     }
 }
+
+@Suite struct OffsetGapDetectorTests {
+    @Test func contiguousOffsetsAreDelivered() {
+        var detector = OffsetGapDetector()
+        let verdicts = (5..<9).map { detector.check(partition: 0, offset: Int64($0)) }
+        #expect(verdicts == Array(repeating: .deliver, count: 4))
+    }
+
+    @Test func aHoleIsRefetchedThenAcceptedAfterTheLimit() {
+        var detector = OffsetGapDetector(maxAttempts: 2)
+        #expect(detector.check(partition: 1, offset: 10) == .deliver)
+        #expect(detector.check(partition: 1, offset: 13) == .refetch(from: 11))
+        #expect(detector.check(partition: 1, offset: 13) == .refetch(from: 11))
+        #expect(detector.check(partition: 1, offset: 13) == .deliver)  // a genuine hole: no endless loop
+        #expect(detector.check(partition: 1, offset: 14) == .deliver)
+        // Partitions are independent; an older (redelivered) offset is delivered (dedupe drops it).
+        #expect(detector.check(partition: 2, offset: 0) == .deliver)
+        #expect(detector.check(partition: 1, offset: 12) == .deliver)
+    }
+
+    @Test func aRefetchThatFillsTheHoleResumesNormally() {
+        var detector = OffsetGapDetector()
+        #expect(detector.check(partition: 0, offset: 0) == .deliver)
+        #expect(detector.check(partition: 0, offset: 2) == .refetch(from: 1))
+        #expect(detector.check(partition: 0, offset: 1) == .deliver)
+        #expect(detector.check(partition: 0, offset: 2) == .deliver)
+    }
+}

@@ -23,6 +23,8 @@ final class KafkaConsumer: Sendable {
         let limiter: LogRateLimiter
         let events: AsyncStream<KafkaRelayEvent>.Continuation
         let lookupTimeoutMilliseconds: Int32
+        /// Bumped on every assignment change, so the poll thread forgets its per-partition expectations.
+        let assignmentGeneration = Atomic<Int>(0)
 
         init(
             counters: KafkaRelayCounters, logger: Logger, limiter: LogRateLimiter,
@@ -94,6 +96,8 @@ final class KafkaConsumer: Sendable {
     /// The poll thread.
     private func pollUntilClosed(sink: any ChatEventSink, timeout: Duration, groupID: String) {
         var recent = RecentMessageIDs(capacity: duplicateWindow)
+        var gaps = OffsetGapDetector()
+        var generation = shared.assignmentGeneration.load(ordering: .acquiring)
         let decoder = JSONDecoder()
         loop: while true {
             switch shared.state.withLock({ $0.beforePoll(now: .now) }) {
@@ -106,7 +110,18 @@ final class KafkaConsumer: Sendable {
                 break loop
             }
             guard let message = rd_kafka_consumer_poll(client.handle, 100) else { continue }
-            handle(message, sink: sink, recent: &recent, decoder: decoder)
+            let current = shared.assignmentGeneration.load(ordering: .acquiring)
+            if current != generation {
+                generation = current
+                gaps = OffsetGapDetector()
+            }
+            if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR,
+                case .refetch(let from) = gaps.check(partition: message.pointee.partition, offset: message.pointee.offset)
+            {
+                refetch(message, from: from)
+            } else {
+                handle(message, sink: sink, recent: &recent, decoder: decoder)
+            }
             rd_kafka_message_destroy(message)
         }
         // Commit what the sink got, then leave the group so a restart rejoins without waiting for the session.
@@ -114,6 +129,21 @@ final class KafkaConsumer: Sendable {
         _ = rd_kafka_consumer_close(client.handle)
         client.destroy()
         shared.state.withLock { $0.didClose() }?.resume()
+    }
+
+    /// A fetch skipped offsets (seen with Tansu 0.6 while tailing under concurrent producers): seek back so
+    /// the skipped records are fetched again; records delivered twice are then dropped by message id.
+    private func refetch(_ message: UnsafeMutablePointer<rd_kafka_message_t>, from offset: Int64) {
+        let record = message.pointee
+        shared.counters.gapsRefetched.increment()
+        if shared.limiter.shouldLog("gap \(record.partition)") {
+            shared.logger.warning(
+                "Kafka fetch skipped offsets \(offset)..<\(record.offset) of partition \(record.partition); fetching them again")
+        }
+        let error = rd_kafka_seek(record.rkt, record.partition, offset, 0)
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            shared.logger.warning("could not seek back to offset \(offset): \(RdKafkaClient.describe(error))")
+        }
     }
 
     private func handle(
@@ -187,6 +217,7 @@ final class KafkaConsumer: Sendable {
                 rd_kafka_topic_partition_list_destroy(fresh)
             }
             shared.logger.debug("Kafka partitions assigned: \(ids)")
+            shared.assignmentGeneration.add(1, ordering: .releasing)
             shared.events.yield(.partitionsAssigned(ids))
             shared.state.withLock { $0.partitionsAssigned() }?.resume()
         default:
@@ -196,6 +227,7 @@ final class KafkaConsumer: Sendable {
                 _ = rd_kafka_assign(handle, nil)
             }
             shared.logger.debug("Kafka partitions revoked: \(ids)")
+            shared.assignmentGeneration.add(1, ordering: .releasing)
             shared.events.yield(.partitionsRevoked(ids))
         }
     }
