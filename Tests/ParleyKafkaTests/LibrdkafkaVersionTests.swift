@@ -68,4 +68,10 @@ import Testing
         #expect(detector.check(partition: 0, offset: 1) == .deliver)
         #expect(detector.check(partition: 0, offset: 2) == .deliver)
     }
+
+    @Test func aHoleRightAfterAssignmentIsSeenFromTheStartOffset() {
+        var detector = OffsetGapDetector(expecting: [0: 40])
+        #expect(detector.check(partition: 0, offset: 42) == .refetch(from: 40))
+        #expect(detector.check(partition: 0, offset: 40) == .deliver)
+    }
 }

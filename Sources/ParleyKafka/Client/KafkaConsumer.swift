@@ -25,6 +25,8 @@ final class KafkaConsumer: Sendable {
         let lookupTimeoutMilliseconds: Int32
         /// Bumped on every assignment change, so the poll thread forgets its per-partition expectations.
         let assignmentGeneration = Atomic<Int>(0)
+        /// Where each newly assigned partition starts, for the gap detector (written by the rebalance callback).
+        let startOffsets = Mutex<[Int32: Int64]>([:])
 
         init(
             counters: KafkaRelayCounters, logger: Logger, limiter: LogRateLimiter,
@@ -113,7 +115,7 @@ final class KafkaConsumer: Sendable {
             let current = shared.assignmentGeneration.load(ordering: .acquiring)
             if current != generation {
                 generation = current
-                gaps = OffsetGapDetector()
+                gaps = OffsetGapDetector(expecting: shared.startOffsets.withLock { $0 })
             }
             if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR,
                 case .refetch(let from) = gaps.check(partition: message.pointee.partition, offset: message.pointee.offset)
@@ -217,6 +219,11 @@ final class KafkaConsumer: Sendable {
                 rd_kafka_topic_partition_list_destroy(fresh)
             }
             shared.logger.debug("Kafka partitions assigned: \(ids)")
+            var starts: [Int32: Int64] = [:]
+            for index in 0..<Int(partitions.pointee.cnt) where partitions.pointee.elems[index].offset >= 0 {
+                starts[partitions.pointee.elems[index].partition] = partitions.pointee.elems[index].offset
+            }
+            shared.startOffsets.withLock { $0 = starts }
             shared.assignmentGeneration.add(1, ordering: .releasing)
             shared.events.yield(.partitionsAssigned(ids))
             shared.state.withLock { $0.partitionsAssigned() }?.resume()
@@ -227,6 +234,7 @@ final class KafkaConsumer: Sendable {
                 _ = rd_kafka_assign(handle, nil)
             }
             shared.logger.debug("Kafka partitions revoked: \(ids)")
+            shared.startOffsets.withLock { $0 = [:] }
             shared.assignmentGeneration.add(1, ordering: .releasing)
             shared.events.yield(.partitionsRevoked(ids))
         }

@@ -17,8 +17,10 @@ struct OffsetGapDetector {
     private var attempts: [Int32: (offset: Int64, count: Int)] = [:]
     private let maxAttempts: Int
 
-    init(maxAttempts: Int = 3) {
+    /// Creates a detector; `expecting` holds the known start offset of partitions just assigned.
+    init(maxAttempts: Int = 3, expecting startOffsets: [Int32: Int64] = [:]) {
         self.maxAttempts = maxAttempts
+        self.expected = startOffsets
     }
 
     /// Checks the record at `offset` of `partition`.
