@@ -217,7 +217,49 @@ let clientTargets: [Target] = [
 
 // MARK: - Kafka relay (issue 5)
 
-let kafkaTargets: [Target] = []
+/// Every binary linking librdkafka looks in `<package>/.tools/lib` first: `.ci/setup` links the confluent-kafka
+/// wheel's librdkafka 2.16 there, because Debian's 2.0.2 cannot talk to Tansu (see docs/kafka.md).
+let kafkaRuntimeSearchPath: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", Context.packageDirectory + "/.tools/lib"])
+]
+
+let kafkaTargets: [Target] = [
+    .systemLibrary(
+        name: "CRdKafka",
+        path: "Sources/CRdKafka",
+        pkgConfig: "rdkafka",
+        providers: [.apt(["librdkafka-dev"])]
+    ),
+    .target(
+        name: "ParleyKafka",
+        dependencies: [
+            "CRdKafka", "ParleyRelay",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: strict,
+        linkerSettings: kafkaRuntimeSearchPath
+    ),
+    .target(
+        name: "ParleyTesting",
+        dependencies: ["ParleyRelay"],
+        swiftSettings: strict
+    ),
+    // Relay publish → deliver throughput and latency (docs/performance.md, "Kafka relay").
+    .executableTarget(
+        name: "parley-kafka-bench",
+        dependencies: [
+            "ParleyKafka", "ParleyRelay", "ParleyTesting",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyKafkaTests",
+        dependencies: ["ParleyKafka", "ParleyRelay", "ParleyTesting"],
+        swiftSettings: strict
+    ),
+]
 
 // MARK: - Conformance kit (issue 6)
 
@@ -318,6 +360,8 @@ let package = Package(
         .executable(name: "parley-bench", targets: ["parley-bench"]),
         .library(name: "ParleyClient", targets: ["ParleyClient"]),
         .library(name: "ParleyLoad", targets: ["ParleyLoad"]),
+        .library(name: "ParleyKafka", targets: ["ParleyKafka"]),
+        .library(name: "ParleyTesting", targets: ["ParleyTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

