@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ParleyAccounts
 import ParleyAuth
+import ParleyKafka
 import ParleyRelay
 import ParleyServer
 import ServiceLifecycle
@@ -76,11 +77,12 @@ public enum ParleyServe {
             services.append(.init(service: application))
             let group = ServiceGroup(
                 configuration: .init(services: services, gracefulShutdownSignals: shutdownSignals, logger: logger))
+            let chatListeners = listeners
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 tasks.addTask {
                     for await port in bound {
-                        var ready = listeners
+                        var ready = chatListeners
                         ready.accountPort = port
                         await onListening(ready)
                     }
@@ -97,8 +99,20 @@ public enum ParleyServe {
     }
 
     /// The relay for this node: Kafka when configured, else the in-process relay.
+    ///
+    /// With Kafka every node consumes in its own group `parley-<node id>`, so each node sees every event and a
+    /// restarted node resumes where it left off. A librdkafka older than 2.2 is refused here, naming the fix.
     static func makeRelay(configuration: ServeConfiguration, logger: Logger) throws -> any ChatRelay {
-        InProcessRelay()
+        guard let bootstrapServers = configuration.kafka else { return InProcessRelay() }
+        try LibrdkafkaVersion.check()
+        let nodeID = try configuration.nodeID ?? NodeIdentity.stored(in: configuration.dataDirectory)
+        var kafka = KafkaRelayConfiguration(bootstrapServers: bootstrapServers, nodeID: nodeID)
+        kafka.topic = configuration.kafkaTopic
+        kafka.partitions = configuration.kafkaPartitions
+        logger.info(
+            "chat relay: Kafka",
+            metadata: ["bootstrap": "\(bootstrapServers)", "topic": "\(kafka.topic)", "group": "\(kafka.groupID)"])
+        return KafkaRelay(configuration: kafka, logger: logger)
     }
 
     /// Parses `arguments`/environment and runs; prints a clear message and returns a non-zero exit code on

@@ -57,7 +57,7 @@ start() {
         fi
         # shellcheck disable=SC2086 # PARLEY_SERVE_ARGS is a list of flags
         nohup "$PARLEY_BIN" serve --role chat --kafka "127.0.0.1:$TANSU_PORT" --node-id "node-$i" \
-            --chat-port $((CHAT_BASE_PORT + i)) --tcp-port $((TCP_BASE_PORT + i)) ${PARLEY_SERVE_ARGS:-} \
+            --chat-port $((CHAT_BASE_PORT + i)) --stomp-port $((TCP_BASE_PORT + i)) ${PARLEY_SERVE_ARGS:-} \
             >"$STATE_DIR/node-$i.log" 2>&1 </dev/null &
         echo $! >"$pid_file"
         echo "node-$i (pid $!): ws://127.0.0.1:$((CHAT_BASE_PORT + i))/ws  tcp 127.0.0.1:$((TCP_BASE_PORT + i))  log $STATE_DIR/node-$i.log"
