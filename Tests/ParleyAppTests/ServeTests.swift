@@ -14,7 +14,7 @@ import FoundationNetworking
 import Glibc
 #endif
 
-@Suite("parley serve", .timeLimit(.minutes(1)))
+@Suite("parley serve", .serialized, .timeLimit(.minutes(1)))
 struct ServeTests {
     @Test("flags override environment; bad values are clear errors")
     func configuration() throws {
@@ -168,7 +168,8 @@ struct ServeTests {
         }
     }
 
-    /// Starts `ParleyServe.run`, runs `body`, then stops it with a real signal (SIGUSR2 stands in for SIGTERM so
+    /// Starts `ParleyServe.run`, runs `body`, then stops it with a real signal (the suite is serialized because the
+    /// signal reaches every server in the process; SIGUSR2 stands in for SIGTERM so
     /// nothing else in the test process is disturbed) and waits for a clean exit.
     @discardableResult
     func runServer<Value: Sendable>(_ configuration: ServeConfiguration, _ body: (URL) async throws -> Value) async throws -> Value {
