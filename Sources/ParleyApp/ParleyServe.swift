@@ -16,6 +16,14 @@ public struct ServeListeners: Sendable, Hashable {
     public var chatPort: Int?
     /// The STOMP-over-TCP port, when the role runs chat.
     public var stompPort: Int?
+    /// The dedicated metrics port, when `--metrics-port` is set.
+    public var metricsPort: Int?
+}
+
+/// An HTTP listener that reported its bound port.
+private enum BoundHTTPListener: Sendable {
+    case account(Int)
+    case metrics(Int)
 }
 
 /// Runs the server roles of `parley serve`: the account REST API on the embedded SQLite store, the chat server
@@ -36,6 +44,7 @@ public enum ParleyServe {
             environment: environment, secretFile: configuration.jwtSecretFile,
             dataDirectory: configuration.dataDirectory)
         let jwt = await JWTService(secret: secret)
+        ServeMetrics.bootstrap()
         logger.info(
             "starting parley serve",
             metadata: [
@@ -61,39 +70,56 @@ public enum ParleyServe {
             services.append(.init(service: StartedChatServer(server: chat)))
         }
 
+        // HTTP listeners report their ports asynchronously; `onListening` waits for all of them.
+        let (bound, boundContinuation) = AsyncStream.makeStream(of: BoundHTTPListener.self)
+        var httpListeners = 0
         if configuration.role.runsAccountAPI {
             let store = try SQLiteAccountStore(dataDirectory: configuration.dataDirectory)
-            let (bound, boundContinuation) = AsyncStream.makeStream(of: Int.self)
             let application = try await buildAccountApplication(
                 store: store, jwt: jwt,
                 configuration: AccountServerConfiguration(
                     host: host, port: configuration.accountPort, bcryptCost: configuration.bcryptCost),
                 logger: logger,
                 onServerRunning: { port in
-                    logger.info("account API listening on http://\(host):\(port)")
-                    boundContinuation.yield(port)
-                    boundContinuation.finish()
-                })
+                    logger.info("account API listening on http://\(host):\(port) (metrics at /metrics)")
+                    boundContinuation.yield(.account(port))
+                },
+                additionalRoutes: ServeMetrics.addRoute(to:))
             services.append(.init(service: application))
-            let group = ServiceGroup(
-                configuration: .init(services: services, gracefulShutdownSignals: shutdownSignals, logger: logger))
-            let chatListeners = listeners
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
-                tasks.addTask {
-                    for await port in bound {
-                        var ready = chatListeners
-                        ready.accountPort = port
-                        await onListening(ready)
-                    }
-                }
-                try await tasks.waitForAll()
+            httpListeners += 1
+        }
+        if let metricsPort = configuration.metricsPort {
+            let application = ServeMetrics.application(host: host, port: metricsPort) { port in
+                logger.info("metrics listening on http://\(host):\(port)/metrics")
+                boundContinuation.yield(.metrics(port))
             }
-        } else {
-            await onListening(listeners)
-            let group = ServiceGroup(
-                configuration: .init(services: services, gracefulShutdownSignals: shutdownSignals, logger: logger))
-            try await group.run()
+            services.append(.init(service: application))
+            httpListeners += 1
+        }
+
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: shutdownSignals, logger: logger))
+        let chatListeners = listeners
+        let expected = httpListeners
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                defer { boundContinuation.finish() }
+                try await group.run()
+            }
+            tasks.addTask {
+                var ready = chatListeners
+                var remaining = expected
+                if remaining == 0 { await onListening(ready) }
+                for await listener in bound where remaining > 0 {
+                    switch listener {
+                    case .account(let port): ready.accountPort = port
+                    case .metrics(let port): ready.metricsPort = port
+                    }
+                    remaining -= 1
+                    if remaining == 0 { await onListening(ready) }
+                }
+            }
+            try await tasks.waitForAll()
         }
         logger.info("parley serve stopped")
     }

@@ -32,6 +32,7 @@ public enum ServeRole: String, Sendable, Hashable, CaseIterable {
 /// | Kafka topic | `--kafka-topic` | `PARLEY_KAFKA_TOPIC` | `chat-message` |
 /// | Kafka topic partitions | `--kafka-partitions` | `PARLEY_KAFKA_PARTITIONS` | `3` |
 /// | node id (Kafka consumer group `parley-<id>`) | `--node-id` | `PARLEY_NODE_ID` | generated once, kept in the data directory |
+/// | dedicated Prometheus `/metrics` port | `--metrics-port` | `PARLEY_METRICS_PORT` | none (the account API serves `/metrics`) |
 ///
 /// The secret itself may come from `PARLEY_JWT_SECRET` (never from a flag, which `ps` would show).
 public struct ServeConfiguration: Sendable, Hashable {
@@ -59,13 +60,15 @@ public struct ServeConfiguration: Sendable, Hashable {
     public var kafkaPartitions: Int
     /// This chat node's id; `nil` means the one stored in the data directory (generated on first start).
     public var nodeID: String?
+    /// A port serving only `/metrics` (for chat-only nodes); `nil` for none.
+    public var metricsPort: Int?
 
     /// Creates a configuration with the documented defaults.
     public init(
         role: ServeRole = .all, dataDirectory: String = "./.data", host: String = "127.0.0.1",
         accountPort: Int = 8085, chatPort: Int = 8084, stompPort: Int = 61613, jwtSecretFile: String? = nil,
         bcryptCost: UInt8 = 10, kafka: String? = nil, kafkaTopic: String = "chat-message", kafkaPartitions: Int = 3,
-        nodeID: String? = nil
+        nodeID: String? = nil, metricsPort: Int? = nil
     ) {
         self.role = role
         self.dataDirectory = dataDirectory
@@ -79,6 +82,7 @@ public struct ServeConfiguration: Sendable, Hashable {
         self.kafkaTopic = kafkaTopic
         self.kafkaPartitions = kafkaPartitions
         self.nodeID = nodeID
+        self.metricsPort = metricsPort
     }
 
     /// Every setting: its flag (without `--`) and environment variable.
@@ -88,6 +92,7 @@ public struct ServeConfiguration: Sendable, Hashable {
         ("stomp-port", "PARLEY_STOMP_PORT"), ("jwt-secret-file", "PARLEY_JWT_SECRET_FILE"),
         ("bcrypt-cost", "PARLEY_BCRYPT_COST"), ("kafka", "PARLEY_KAFKA"), ("kafka-topic", "PARLEY_KAFKA_TOPIC"),
         ("kafka-partitions", "PARLEY_KAFKA_PARTITIONS"), ("node-id", "PARLEY_NODE_ID"),
+        ("metrics-port", "PARLEY_METRICS_PORT"),
     ]
 
     /// Reads the environment, then the flags (`--name value` or `--name=value`).
@@ -163,6 +168,9 @@ public struct ServeConfiguration: Sendable, Hashable {
                 throw .invalidValue(setting: "node id", value: value, expected: NodeIdentity.allowedDescription)
             }
             configuration.nodeID = value
+        }
+        if values["metrics-port"] != nil {
+            configuration.metricsPort = try port(values["metrics-port"], "metrics port", default: 0)
         }
         return configuration
     }

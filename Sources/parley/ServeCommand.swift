@@ -10,7 +10,7 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Every option also reads an environment variable (the option wins): PARLEY_ROLE, PARLEY_DATA_DIR, \
             PARLEY_HOST, PARLEY_ACCOUNT_PORT, PARLEY_CHAT_PORT, PARLEY_STOMP_PORT, PARLEY_JWT_SECRET_FILE, \
-            PARLEY_BCRYPT_COST, PARLEY_KAFKA, PARLEY_KAFKA_TOPIC, PARLEY_KAFKA_PARTITIONS, PARLEY_NODE_ID. \
+            PARLEY_BCRYPT_COST, PARLEY_KAFKA, PARLEY_KAFKA_TOPIC, PARLEY_KAFKA_PARTITIONS, PARLEY_NODE_ID, PARLEY_METRICS_PORT. \
             The JWT secret comes from PARLEY_JWT_SECRET (at least 32 bytes) or --jwt-secret-file; without either \
             one is generated once and kept in the data directory (mode 0600), so restarts keep tokens valid. \
             Nodes sharing one conversation through Kafka need the same secret.
@@ -41,13 +41,15 @@ struct ServeCommand: AsyncParsableCommand {
     var kafkaPartitions: String?
     @Option(name: .customLong("node-id"), help: "This chat node's id (Kafka group parley-<id>). Default: kept in the data dir")
     var nodeID: String?
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus /metrics on this port too (chat-only nodes).")
+    var metricsPort: String?
 
     func run() async throws {
         let flags: [String: String?] = [
             "role": role, "data-dir": dataDirectory, "host": host, "account-port": accountPort,
             "chat-port": chatPort, "stomp-port": stompPort, "jwt-secret-file": jwtSecretFile,
             "bcrypt-cost": bcryptCost, "kafka": kafka, "kafka-topic": kafkaTopic,
-            "kafka-partitions": kafkaPartitions, "node-id": nodeID,
+            "kafka-partitions": kafkaPartitions, "node-id": nodeID, "metrics-port": metricsPort,
         ]
         var arguments: [String] = []
         for (flag, value) in flags.sorted(by: { $0.key < $1.key }) {

@@ -64,6 +64,7 @@ struct ServeTests {
         #expect(throws: ServeConfigurationError.self) {
             try ServeConfiguration.resolve(arguments: ["--kafka-partitions", "0"], environment: [:])
         }
+        #expect(try ServeConfiguration.resolve(arguments: [], environment: ["PARLEY_METRICS_PORT": "9464"]).metricsPort == 9464)
     }
 
     @Test("the node id is generated once and kept in the data directory")
@@ -128,6 +129,31 @@ struct ServeTests {
             await #expect(throws: StompClientError.self) {
                 _ = try await StompClient.connect(to: tcp, options: .init(bearerToken: "not-a-jwt"))
             }
+        }
+    }
+
+    @Test("Prometheus /metrics: on the account API, and on --metrics-port for chat-only nodes")
+    func metrics() async throws {
+        let directory = NSTemporaryDirectory() + "parley-metrics-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let chat = ServeConfiguration(
+            role: .chat, dataDirectory: directory, accountPort: 0, chatPort: 0, stompPort: 0, metricsPort: 0)
+        try await runServer(chat) { _, listeners in
+            let metricsPort = try #require(listeners.metricsPort)
+            // A refused CONNECT is counted.
+            let tcp = try StompEndpoint(url: "tcp://127.0.0.1:\(try #require(listeners.stompPort))")
+            _ = try? await StompClient.connect(to: tcp, options: .init(bearerToken: "forged"))
+            let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            let text = String(decoding: data, as: UTF8.self)
+            let line = text.split(separator: "\n").first { $0.hasPrefix("parley_chat_authentication_failures_total") }
+            let count = line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) } ?? 0
+            #expect(count >= 1, "metrics text:\n\(text)")
+        }
+        let all = ServeConfiguration(dataDirectory: directory, accountPort: 0, chatPort: 0, stompPort: 0, bcryptCost: 4)
+        try await runServer(all) { base, _ in
+            let (data, _) = try await URLSession.shared.data(from: base.appendingPathComponent("/metrics"))
+            #expect(String(decoding: data, as: UTF8.self).contains("parley_chat_"))
         }
     }
 

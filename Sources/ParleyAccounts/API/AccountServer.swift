@@ -26,19 +26,22 @@ public struct AccountServerConfiguration: Sendable, Hashable {
 
 /// Builds the Hummingbird application serving the account API.
 ///
-/// `onServerRunning` receives the bound port (useful with port 0). The application is a `Service`: run it in a
+/// `onServerRunning` receives the bound port (useful with port 0); `additionalRoutes` lets the host process add
+/// operational routes (e.g. `/metrics`) next to the API. The application is a `Service`: run it in a
 /// `ServiceGroup` (as `parley serve` does) or with ``RunningAccountServer``.
 public func buildAccountApplication(
     store: any AccountStore,
     jwt: JWTService,
     configuration: AccountServerConfiguration,
     logger: Logger = Logger(label: "parley.accounts"),
-    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+    additionalRoutes: (Router<BasicRequestContext>) -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let api = try await AccountAPI(
         store: store, jwt: jwt, hasher: PasswordHasher(cost: configuration.bcryptCost), configuration: configuration.api)
     let router = Router(context: BasicRequestContext.self)
     api.register(on: router)
+    additionalRoutes(router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "parley-accounts"),
