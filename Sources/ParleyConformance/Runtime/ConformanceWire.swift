@@ -36,7 +36,9 @@ struct ConformanceEndpoint: Sendable {
             // Generous limits: the kit must see whatever the server sends, oversized or not.
             limits: StompLimits(maxFrameSize: 64 << 20, maxBodySize: 64 << 20, maxHeaderCount: 4096),
             webSocketSubprotocols: profile.connection.websocketSubprotocols,
-            connectTimeout: .milliseconds(Int(max(timeout, 1) * 1000)),
+            // Opening the socket is not what a conversation checks; a loaded CI machine may take seconds to
+            // accept, so this never uses the (short) expectation timeout.
+            connectTimeout: .milliseconds(Int(max(timeout, 15) * 1000)),
             // The script controls versions: it switches after CONNECTED itself.
             followNegotiatedVersion: true)
         let connection = try await StompConnection.connect(to: endpoint, configuration: configuration)
