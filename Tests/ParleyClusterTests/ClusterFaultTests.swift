@@ -70,7 +70,7 @@ extension KafkaClusterTests {
                 let contents = try await inbox.settled(after: .seconds(1)).map(\.content)
                 #expect(contents.count == expectedPerReceiver, "receiver \(index + 1): \(contents.count) deliveries")
                 #expect(Set(contents).count == expectedPerReceiver, "receiver \(index + 1): duplicates or losses")
-                let expected = Set((0..<senders).filter { 2 - $0 % 2 != index + 1 }.flatMap { sender in
+                let expected = Set((0..<senders).filter { 2 - $0 % 2 == index + 1 }.flatMap { sender in
                     (0..<perSender).map { "s\(sender)-\($0)" }
                 })
                 #expect(Set(contents) == expected, "receiver \(index + 1) is missing \(expected.subtracting(contents).count)")
