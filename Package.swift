@@ -248,19 +248,21 @@ let kafkaTargets: [Target] = [
         dependencies: ["ParleyRelay"],
         swiftSettings: strict
     ),
-    // Relay publish → deliver throughput and latency (docs/performance.md, "Kafka relay").
-    .executableTarget(
-        name: "parley-kafka-bench",
-        dependencies: [
-            "ParleyKafka", "ParleyRelay", "ParleyTesting",
-            .product(name: "Histogram", package: "hdrhistogram-swift"),
-            .product(name: "Logging", package: "swift-log"),
-        ],
-        swiftSettings: strict
-    ),
     .testTarget(
         name: "ParleyKafkaTests",
         dependencies: ["ParleyKafka", "ParleyRelay", "ParleyTesting"],
+        swiftSettings: strict
+    ),
+    // Several chat nodes on one Tansu broker: delivery, faults, `parley serve --kafka`, the ring through Kafka.
+    .testTarget(
+        name: "ParleyClusterTests",
+        dependencies: [
+            "ParleyKafka", "ParleyRelay", "ParleyTesting", "ParleyServer", "ParleyBroker", "ParleyAuth",
+            "ParleyClient", "ParleyCodec", "ParleyLoad",
+            // Built so the CLI tests can run `.build/<config>/parley serve --kafka …` as a process.
+            "parley",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
         swiftSettings: strict
     ),
 ]
@@ -336,6 +338,10 @@ let executableTargets: [Target] = [
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            // `kafka` and `kafka-ring` (docs/performance.md, "Kafka relay").
+            "ParleyKafka", "ParleyTesting",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: strict
     ),

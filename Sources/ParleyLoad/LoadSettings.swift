@@ -44,6 +44,9 @@ public struct LoadProgress: Sendable, Hashable {
 public struct LoadSettings: Sendable {
     /// The server.
     public var endpoint: StompEndpoint
+    /// More nodes of the same service (e.g. chat nodes sharing a Kafka relay): clients are assigned
+    /// round-robin over `[endpoint] + additionalEndpoints` (client 0 → `endpoint`, client 1 → the first of these, …).
+    public var additionalEndpoints: [StompEndpoint] = []
     /// Destination dialect of the server.
     public var mapping: any LoadDestinationMapping
     /// Credentials per client.
@@ -106,6 +109,15 @@ public struct LoadSettings: Sendable {
         self.runID = runID
         self.progress = progress
         self.progressInterval = progressInterval
+    }
+
+    /// Every endpoint clients connect to, in assignment order.
+    public var allEndpoints: [StompEndpoint] { [endpoint] + additionalEndpoints }
+
+    /// The endpoint client `index` connects to (round-robin over ``allEndpoints``).
+    public func endpoint(forClient index: Int) -> StompEndpoint {
+        let endpoints = allEndpoints
+        return endpoints[index % endpoints.count]
     }
 
     /// Six random lowercase letters and digits.

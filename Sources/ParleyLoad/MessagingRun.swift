@@ -200,7 +200,7 @@ final class MessagingRun: Sendable {
         if let login = credentials.login { options.login = login }
         if let passcode = credentials.passcode { options.passcode = passcode }
         for (name, value) in credentials.connectHeaders { options.headers[name] = value }
-        let client = try await StompClient.connect(to: settings.endpoint, options: options)
+        let client = try await StompClient.connect(to: settings.endpoint(forClient: index), options: options)
         let principal = credentials.principal ?? client.connectedFrame.headers["user-name"] ?? credentials.login ?? "client-\(index)"
         return LoadSession(client: client, participant: LoadParticipant(index: index, principal: principal, runID: settings.runID))
     }
@@ -339,7 +339,7 @@ final class MessagingRun: Sendable {
         let receiving = Set(participants.filter { topology.subscription($0) != nil }.map(\.index)).count
         return LoadResult(
             scenario: scenario,
-            target: settings.endpoint.description,
+            target: settings.allEndpoints.map(\.description).joined(separator: ","),
             mapping: settings.mapping.name,
             runID: settings.runID,
             clients: topology.clientCount,

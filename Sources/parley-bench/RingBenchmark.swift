@@ -258,6 +258,11 @@ final class RingClient: ChannelInboundHandler, @unchecked Sendable {
         get { handler.counter.withLockedValue { $0 } }
         set { handler.counter.withLockedValue { $0 = newValue } }
     }
+    /// Arrival times (uptime ns) of MESSAGE frames while non-nil; `kafka-ring` derives latencies from them.
+    var arrivals: [UInt64]? {
+        get { handler.arrivals.withLockedValue { $0 } }
+        set { handler.arrivals.withLockedValue { $0 = newValue } }
+    }
 
     private init(channel: any Channel, handler: Handler) {
         self.channel = channel
@@ -309,6 +314,7 @@ final class RingClient: ChannelInboundHandler, @unchecked Sendable {
     final class Handler: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
         let counter = NIOLockedValueBox<Counter?>(nil)
+        let arrivals = NIOLockedValueBox<[UInt64]?>(nil)
         let ready = ReadyPromise()
         private var upgraded = false
         private var buffer = ByteBuffer()
@@ -348,7 +354,12 @@ final class RingClient: ChannelInboundHandler, @unchecked Sendable {
                 buffer.moveReaderIndex(forwardBy: headerLength + length)
             }
             buffer.discardReadBytes()
-            if messages > 0 { counter.withLockedValue { $0 }?.add(messages) }
+            guard messages > 0 else { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            arrivals.withLockedValue { arrivals in
+                arrivals?.append(contentsOf: repeatElement(now, count: messages))
+            }
+            counter.withLockedValue { $0 }?.add(messages)
         }
     }
 

@@ -13,6 +13,8 @@ let benchmarks: [(name: String, summary: String, run: ([String]) -> Int32)] = [
     ("broker-idle", "memory per idle connection for one transport (run by `broker`)", RingBenchmark.runIdle),
     ("jwt", "access-token verifications/s on one thread (target >= 200,000), jwt-kit comparison", AuthBenchmark.runJWT),
     ("login", "bcrypt verify/s and HTTP logins/s at bcrypt cost 10", AuthBenchmark.runLogin),
+    ("kafka", "Kafka relay publish → deliver throughput and latency through Tansu (no chat server)", KafkaBenchmark.run),
+    ("kafka-ring", "100×100 WebSocket DM ring through Kafka on 1 and 2 chat nodes (target < 0.25 s), p50/p99", KafkaRingBenchmark.run),
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -1,0 +1,131 @@
+import Foundation
+import ParleyClient
+import ParleyRelay
+import ParleyTesting
+import Synchronization
+import Testing
+
+/// Faults of a two-node cluster: a frozen broker and a restarted node.
+extension KafkaClusterTests {
+    /// 1,000 DMs from 10 senders on both nodes to one receiver per node; the broker is frozen (SIGSTOP) for
+    /// 3 s once 200 receipts came back. After SIGCONT every message arrives exactly once and every sender gets
+    /// every receipt, the ones in flight during the pause late.
+    @Test func brokerPausedMidRunLosesNothingAndDuplicatesNothing() async throws {
+        let senders = 10
+        let perSender = 100
+        let window = 20
+        let pause = Duration.seconds(3)
+        try await withCluster(nodes: 2) { cluster in
+            let receivers = [
+                try await cluster.client("receiver-1", on: cluster.nodes[0]),
+                try await cluster.client("receiver-2", on: cluster.nodes[1]),
+            ]
+            let inboxes = [try await receivers[0].inbox(), try await receivers[1].inbox()]
+            var clients: [StompClient] = []
+            for index in 0..<senders {
+                clients.append(try await cluster.client("sender-\(index)", on: cluster.nodes[index % 2]))
+            }
+            let senderClients = clients
+
+            // Receipt latencies in seconds; the pause starts once enough receipts show traffic is flowing.
+            let latencies = Recorder<Double>()
+            let broker = cluster.broker
+            let pauser = Task {
+                guard await latencies.waitForCount(200, timeout: .seconds(30)) else { return false }
+                broker.pause()
+                try? await Task.sleep(for: pause)
+                broker.resume()
+                return true
+            }
+            defer { pauser.cancel() }
+
+            try await withTimeout(60, "1,000 receipted sends across the pause") {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (index, client) in senderClients.enumerated() {
+                        // Sender i on node (i % 2) + 1 writes to the receiver on the other node.
+                        let receiver = "receiver-\(2 - index % 2)"
+                        group.addTask {
+                            try await withThrowingTaskGroup(of: Void.self) { inFlight in
+                                for sequence in 0..<perSender {
+                                    if sequence >= window { try await inFlight.next() }
+                                    inFlight.addTask {
+                                        let started = ContinuousClock.now
+                                        try await client.sendChat(
+                                            room: "pause-\(index)", to: receiver, content: "s\(index)-\(sequence)")
+                                        latencies.record(seconds(ContinuousClock.now - started))
+                                    }
+                                }
+                                try await inFlight.waitForAll()
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            #expect(await pauser.value, "the broker was never paused: fewer than 200 receipts in 30 s")
+
+            let expectedPerReceiver = senders * perSender / 2
+            for (index, inbox) in inboxes.enumerated() {
+                #expect(await inbox.waitFor(expectedPerReceiver, timeout: .seconds(30)), "receiver \(index + 1) got \(inbox.events.count)")
+                let contents = try await inbox.settled(after: .seconds(1)).map(\.content)
+                #expect(contents.count == expectedPerReceiver, "receiver \(index + 1): \(contents.count) deliveries")
+                #expect(Set(contents).count == expectedPerReceiver, "receiver \(index + 1): duplicates or losses")
+                let expected = Set((0..<senders).filter { 2 - $0 % 2 == index + 1 }.flatMap { sender in
+                    (0..<perSender).map { "s\(sender)-\($0)" }
+                })
+                #expect(Set(contents) == expected, "receiver \(index + 1) is missing \(expected.subtracting(contents).count)")
+            }
+            let receipts = latencies.values
+            #expect(receipts.count == senders * perSender, "every send got its receipt")
+            let latest = receipts.max() ?? 0
+            print("broker pause: 1,000 DMs, \(receipts.count) receipts, slowest receipt \(String(format: "%.2f", latest)) s (pause \(pause))")
+            #expect(latest >= 2, "receipts in flight during the \(pause) pause must have come late")
+            for node in cluster.nodes {
+                #expect(node.relay.metrics.publishFailures == 0)
+            }
+            for client in senderClients + receivers { await client.close() }
+        }
+    }
+
+    /// Node 2 is stopped and replaced by a new `ChatServer` + `KafkaRelay` with the same node id: it resumes from
+    /// its group's committed position and delivers new messages to sessions reconnected to it.
+    @Test func restartedNodeRejoinsAndDeliversNewMessages() async throws {
+        try await withCluster(nodes: 2) { cluster in
+            let alice = try await cluster.client("alice", on: cluster.nodes[0])
+            var bob = try await cluster.client("bob", on: cluster.nodes[1])
+            var bobsInbox = try await bob.inbox()
+            try await alice.sendChat(room: "dm", to: "bob", content: "before restart")
+            #expect(await bobsInbox.waitFor(1))
+            await bob.close()
+
+            await cluster.nodes[1].stop()
+            // Published while node 2 is down: its group's committed offsets are behind these.
+            for index in 0..<3 {
+                try await alice.sendChat(room: "dm", to: "bob", content: "while down \(index)")
+            }
+
+            let restarted = try await ChatNode.start(id: "node-2", broker: cluster.broker, jwt: cluster.jwt)
+            do {
+                // Resumed from the committed position: the three missed events are consumed (no session wants them).
+                let deadline = ContinuousClock.now + .seconds(20)
+                while restarted.relay.metrics.delivered < 3 && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(restarted.relay.metrics.delivered == 3, "restarted node consumed \(restarted.relay.metrics.delivered) of the 3 events it missed")
+
+                bob = try await cluster.client("bob", on: restarted)
+                bobsInbox = try await bob.inbox()
+                try await alice.sendChat(room: "dm", to: "bob", content: "after restart")
+                #expect(await bobsInbox.waitFor(1), "the restarted node did not deliver")
+                let received = try await bobsInbox.settled()
+                #expect(received.map(\.content) == ["after restart"])
+                await bob.close()
+                await alice.close()
+            } catch {
+                await restarted.stop()
+                throw error
+            }
+            await restarted.stop()
+        }
+    }
+}
