@@ -64,7 +64,7 @@ public struct ParleyChatMapping: LoadDestinationMapping {
 
     /// `/app/chat.sendMessage` with `receiverId` = the recipient's principal.
     public func directMessage(payload: String, from sender: LoadParticipant, to recipient: LoadParticipant) -> LoadOutgoingMessage {
-        let body = #"{"roomId":"load-\#(sender.runID)","receiverId":"\#(jsonEscaped(recipient.principal))","content":"\#(payload)","messageType":"CHAT"}"#
+        let body = #"{"roomId":"load-\#(sender.runID)","receiverId":"\#(jsonEscaped(recipient.principal))","content":"\#(payload)","messageType":"TALK"}"#
         return LoadOutgoingMessage(destination: "/app/chat.sendMessage", body: body, headers: ["content-type": "application/json"])
     }
 
@@ -73,7 +73,7 @@ public struct ParleyChatMapping: LoadDestinationMapping {
 
     /// `/app/chat.sendMessage` without `receiverId`.
     public func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage {
-        let body = #"{"roomId":"\#(jsonEscaped(room))","content":"\#(payload)","messageType":"CHAT"}"#
+        let body = #"{"roomId":"\#(jsonEscaped(room))","content":"\#(payload)","messageType":"TALK"}"#
         return LoadOutgoingMessage(destination: "/app/chat.sendMessage", body: body, headers: ["content-type": "application/json"])
     }
 

@@ -43,7 +43,7 @@ struct LoadPayloadTests {
         let direct = mapping.directMessage(payload: "PL1|x", from: alice, to: bob)
         #expect(direct.destination == "/app/chat.sendMessage")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(direct.body.utf8)) as? [String: String])
-        #expect(json == ["roomId": "load-run1", "receiverId": #"b"ob"#, "content": "PL1|x", "messageType": "CHAT"])
+        #expect(json == ["roomId": "load-run1", "receiverId": #"b"ob"#, "content": "PL1|x", "messageType": "TALK"])
         #expect(mapping.inboxDestination(of: bob) == "/user/queue/messages")
         #expect(mapping.roomDestination(room: "lobby", runID: "run1") == "/topic/rooms.lobby")
         let room = mapping.roomMessage(payload: "p", room: "lobby", from: alice)
