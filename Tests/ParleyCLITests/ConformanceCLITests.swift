@@ -3,31 +3,10 @@ import XCTest
 
 /// `parley conformance` as a user runs it: exit codes, messages, report files.
 final class ConformanceCLITests: XCTestCase {
-    static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = ParleyCLI.repository
 
-    func parley(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = FramesCLITests.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = Self.repository
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let group = DispatchGroup()
-        nonisolated(unsafe) var outData = Data()
-        nonisolated(unsafe) var errData = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            outData = output.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        errData = errors.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    func parley(_ arguments: [String]) throws -> CLIRun {
+        try ParleyCLI.run(arguments, in: Self.repository)
     }
 
     func testListShowsConversationsAndProfiles() throws {

@@ -3,50 +3,12 @@ import XCTest
 
 /// Runs the built `parley` binary (built because this target depends on it) as a user would.
 final class FramesCLITests: XCTestCase {
-    struct Run {
-        var status: Int32
-        var stdout: Data
-        var stderr: String
-        var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    }
-
-    /// The `parley` executable next to the test bundle (`.build/<triple>/debug/parley`).
-    static var executable: URL {
-        var directory = Bundle(for: FramesCLITests.self).bundleURL
-        for _ in 0..<3 {
-            let candidate = directory.appendingPathComponent("parley")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("parley")
-    }
-
     static let fixtures = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/frames")
 
-    func parley(_ arguments: [String], stdin: Data? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        let input = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = input
-        try process.run()
-        // Write stdin and read both pipes concurrently so large outputs cannot deadlock.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var out = Data()
-        nonisolated(unsafe) var err = Data()
-        DispatchQueue.global().async(group: group) { out = output.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { err = errors.fileHandleForReading.readDataToEndOfFile() }
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        XCTAssertEqual(group.wait(timeout: .now() + 30), .success, "parley \(arguments) timed out")
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: out, stderr: String(decoding: err, as: UTF8.self))
+    func parley(_ arguments: [String], stdin: Data? = nil) throws -> CLIRun {
+        try ParleyCLI.run(arguments, stdin: stdin, timeout: 30)
     }
 
     func testDecodePrintsOneJSONLinePerItem() throws {
@@ -104,9 +66,9 @@ final class FramesCLITests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: wirePath), wirePath)
             let decoded = try parley(["frames", "decode", wirePath])
             XCTAssertEqual(decoded.status, 0, "\(name): \(decoded.stderr)")
-            let encoded = try parley(["frames", "encode"], stdin: decoded.stdout)
+            let encoded = try parley(["frames", "encode"], stdin: decoded.stdoutData)
             XCTAssertEqual(encoded.status, 0, "\(name): \(encoded.stderr)")
-            XCTAssertEqual(encoded.stdout, try Data(contentsOf: URL(fileURLWithPath: wirePath)), name)
+            XCTAssertEqual(encoded.stdoutData, try Data(contentsOf: URL(fileURLWithPath: wirePath)), name)
         }
     }
 
@@ -117,7 +79,7 @@ final class FramesCLITests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: file) }
         let run = try parley(["frames", "encode", file.path])
         XCTAssertEqual(run.status, 0, run.stderr)
-        XCTAssertEqual(run.stdout, Data("SEND\ndestination:/q\ncontent-length:3\n\nhé\0".utf8))
+        XCTAssertEqual(run.stdoutData, Data("SEND\ndestination:/q\ncontent-length:3\n\nhé\0".utf8))
     }
 
     func testEncodeRejectsInvalidJSONAndUnrepresentableFrames() throws {
@@ -134,7 +96,7 @@ final class FramesCLITests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("bodyNotAllowed"), refused.stderr)
         let forced = try parley(["frames", "encode", "--unchecked"], stdin: bodyOnSubscribe)
         XCTAssertEqual(forced.status, 0, forced.stderr)
-        XCTAssertEqual(forced.stdout, Data("SUBSCRIBE\nid:0\ncontent-length:1\n\nx\0".utf8))
+        XCTAssertEqual(forced.stdoutData, Data("SUBSCRIBE\nid:0\ncontent-length:1\n\nx\0".utf8))
         let newlineInConnect = try parley(["frames", "encode"], stdin: Data(#"{"command":"CONNECT","headers":[["login","a\nb"]]}"#.utf8))
         XCTAssertEqual(newlineInConnect.status, 1, newlineInConnect.stderr)
     }

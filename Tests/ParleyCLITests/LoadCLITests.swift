@@ -3,32 +3,8 @@ import XCTest
 
 /// `parley load` as a user runs it: exit codes, summary, JSON file. RabbitMQ runs need PARLEY_RABBITMQ_STOMP.
 final class LoadCLITests: XCTestCase {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    func parley(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = FramesCLITests.executable
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let group = DispatchGroup()
-        nonisolated(unsafe) var out = Data()
-        nonisolated(unsafe) var err = Data()
-        DispatchQueue.global().async(group: group) { out = output.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { err = errors.fileHandleForReading.readDataToEndOfFile() }
-        if group.wait(timeout: .now() + 60) != .success {
-            process.terminate()
-            XCTFail("parley \(arguments) timed out")
-        }
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    func parley(_ arguments: [String]) throws -> CLIRun {
+        try ParleyCLI.run(arguments)
     }
 
     private func rabbitTarget() throws -> String {

@@ -18,7 +18,7 @@ final class ServeCLITests: XCTestCase {
 
     func startServe(dataDirectory: String, environment: [String: String]) throws -> (Process, OutputCollector) {
         let process = Process()
-        process.executableURL = FramesCLITests.executable
+        process.executableURL = ParleyCLI.executable
         process.arguments = ["serve", "--account-port", "0", "--chat-port", "0", "--stomp-port", "0", "--data-dir", dataDirectory, "--bcrypt-cost", "4"]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
@@ -78,7 +78,7 @@ final class ServeCLITests: XCTestCase {
 
     func testServeRejectsBadConfiguration() throws {
         let process = Process()
-        process.executableURL = FramesCLITests.executable
+        process.executableURL = ParleyCLI.executable
         process.arguments = ["serve", "--account-port", "99999"]
         let pipe = Pipe()
         process.standardError = pipe
