@@ -86,21 +86,24 @@ final class BoundedAsyncQueue<Element: Sendable>: Sendable {
         }
     }
 
+    /// Takes the next element (and the producer to wake) or the end; `.wait` when the buffer is empty.
+    private static func pop(_ state: inout State) -> PopStep {
+        if let element = state.buffer.popFirst() {
+            let producer = state.producer
+            state.producer = nil
+            return .element(element, producer)
+        }
+        if state.finished {
+            let failure = state.failure
+            state.failure = nil  // report the error once, then plain end
+            return .end(failure)
+        }
+        return .wait
+    }
+
     /// The next element; nil when finished cleanly; throws the finishing error or `CancellationError`.
     func next() async throws -> Element? {
-        let step: PopStep = state.withLock { state in
-            if let element = state.buffer.popFirst() {
-                let producer = state.producer
-                state.producer = nil
-                return .element(element, producer)
-            }
-            if state.finished {
-                let failure = state.failure
-                state.failure = nil  // report the error once, then plain end
-                return .end(failure)
-            }
-            return .wait
-        }
+        let step: PopStep = state.withLock { Self.pop(&$0) }
         switch step {
         case .element(let element, let producer):
             producer?.resume()
@@ -112,16 +115,8 @@ final class BoundedAsyncQueue<Element: Sendable>: Sendable {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Element?, any Error>) in
                     let now: PopStep = state.withLock { state in
-                        if let element = state.buffer.popFirst() {
-                            let producer = state.producer
-                            state.producer = nil
-                            return .element(element, producer)
-                        }
-                        if state.finished {
-                            let failure = state.failure
-                            state.failure = nil
-                            return .end(failure)
-                        }
+                        let step = Self.pop(&state)
+                        guard case .wait = step else { return step }
                         if Task.isCancelled { return .end(CancellationError()) }
                         state.consumer = continuation
                         return .wait

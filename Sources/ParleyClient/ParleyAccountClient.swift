@@ -87,6 +87,15 @@ public struct ParleyAccountClient: Sendable {
         return try await request(method: .POST, path: path, body: Array(body), bearerToken: bearerToken)
     }
 
+    /// Sends one request whose method is given as text (e.g. from a server profile); the method must be a
+    /// token (letters only), so a profile cannot smuggle anything into the request line.
+    public func request(method: String, path: String, body: [UInt8]? = nil, bearerToken: String? = nil) async throws -> Response {
+        guard !method.isEmpty, method.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) else {
+            throw ParleyAccountError.invalidRequest("HTTP method '\(method)' is not an upper-case token")
+        }
+        return try await request(method: HTTPMethod(rawValue: method), path: path, body: body, bearerToken: bearerToken)
+    }
+
     /// Sends one request with an optional JSON body and returns status and body.
     public func request(method: HTTPMethod, path: String, body: [UInt8]? = nil, bearerToken: String? = nil) async throws -> Response {
         let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Response.self)
@@ -136,6 +145,8 @@ public enum ParleyAccountError: Error, Hashable, Sendable, CustomStringConvertib
     case invalidURL(String, String)
     /// TCP connect failed.
     case connectFailed(String, String)
+    /// The request cannot be sent as described.
+    case invalidRequest(String)
     /// The server answered with an unexpected status (and this body).
     case status(Int, String)
     /// The body is not what the API documents.
@@ -150,6 +161,7 @@ public enum ParleyAccountError: Error, Hashable, Sendable, CustomStringConvertib
         switch self {
         case .invalidURL(let url, let reason): "invalid account API URL '\(url)': \(reason)"
         case .connectFailed(let address, let reason): "cannot connect to the account API at \(address): \(reason)"
+        case .invalidRequest(let reason): "invalid account API request: \(reason)"
         case .status(let status, let body): "account API answered HTTP \(status): \(body.prefix(300))"
         case .invalidResponse(let text): "unexpected account API response: \(text)"
         case .timedOut(let what): "account API request timed out: \(what)"

@@ -156,6 +156,33 @@ public final class StompClient: Sendable {
         id: String? = nil,
         receipt: Bool = false
     ) async throws -> StompSubscription {
+        try await subscribe(destination: destination, ack: ack, headers: headers, id: id, receipt: receipt, handler: nil)
+    }
+
+    /// Subscribes to `destination` and calls `onMessage` with every MESSAGE frame, in order, on the session's
+    /// reader task instead of buffering it for iteration: no task switch per message, for load generators and
+    /// other high-rate consumers. `onMessage` must be quick and must not block, since it holds up reading this
+    /// connection. The returned subscription yields no frames: iterating it waits until the subscription
+    /// ends (nil on a clean end; it throws, like any subscription, when the session fails).
+    public func subscribe(
+        destination: String,
+        ack: StompAckMode = .auto,
+        headers: StompHeaders = [:],
+        id: String? = nil,
+        receipt: Bool = false,
+        onMessage: @escaping @Sendable (StompFrame) -> Void
+    ) async throws -> StompSubscription {
+        try await subscribe(destination: destination, ack: ack, headers: headers, id: id, receipt: receipt, handler: onMessage)
+    }
+
+    private func subscribe(
+        destination: String,
+        ack: StompAckMode,
+        headers: StompHeaders,
+        id: String?,
+        receipt: Bool,
+        handler: (@Sendable (StompFrame) -> Void)?
+    ) async throws -> StompSubscription {
         let subscription: StompSubscription = try state.withLock { state in
             if let ending = state.ending { throw ending }
             let chosen = id ?? { state.nextSubscription += 1; return "sub-\(state.nextSubscription)" }()
@@ -163,7 +190,8 @@ public final class StompClient: Sendable {
                 id: chosen,
                 destination: destination,
                 ackMode: ack,
-                queue: BoundedAsyncQueue(capacity: options.subscriptionBufferSize)
+                queue: BoundedAsyncQueue(capacity: options.subscriptionBufferSize),
+                handler: handler
             )
             state.subscriptions[chosen] = subscription
             return subscription
@@ -449,7 +477,13 @@ public final class StompClient: Sendable {
             let destination = frame.headers["destination"]
             return state.subscriptions.values.first { $0.destination == destination }
         }
-        if let subscription, await subscription.queue.push(frame) { return }
+        if let subscription {
+            if let handler = subscription.handler {
+                handler(frame)
+                return
+            }
+            if await subscription.queue.push(frame) { return }
+        }
         state.withLock { $0.unroutedMessages += 1 }
     }
 

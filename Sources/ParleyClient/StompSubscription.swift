@@ -24,6 +24,16 @@ public struct StompSubscription: AsyncSequence, Sendable {
     public let ackMode: StompAckMode
 
     let queue: BoundedAsyncQueue<StompFrame>
+    /// Called with each MESSAGE instead of queueing it (`subscribe(…, onMessage:)`).
+    let handler: (@Sendable (StompFrame) -> Void)?
+
+    init(id: String, destination: String, ackMode: StompAckMode, queue: BoundedAsyncQueue<StompFrame>, handler: (@Sendable (StompFrame) -> Void)? = nil) {
+        self.id = id
+        self.destination = destination
+        self.ackMode = ackMode
+        self.queue = queue
+        self.handler = handler
+    }
 
     /// Creates the iterator.
     public func makeAsyncIterator() -> Iterator {

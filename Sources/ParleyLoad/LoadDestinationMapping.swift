@@ -1,5 +1,6 @@
 import ParleyClient
 import ParleyCodec
+import ParleyProfiles
 
 /// A load participant once connected: its index in the run and the name the server knows it by.
 public struct LoadParticipant: Sendable, Hashable {
@@ -64,7 +65,7 @@ public struct ParleyChatMapping: LoadDestinationMapping {
 
     /// `/app/chat.sendMessage` with `receiverId` = the recipient's principal.
     public func directMessage(payload: String, from sender: LoadParticipant, to recipient: LoadParticipant) -> LoadOutgoingMessage {
-        let body = #"{"roomId":"load-\#(sender.runID)","receiverId":"\#(jsonEscaped(recipient.principal))","content":"\#(payload)","messageType":"TALK"}"#
+        let body = #"{"roomId":"load-\#(sender.runID)","receiverId":\#(Template.jsonStringLiteral(recipient.principal)),"content":"\#(payload)","messageType":"TALK"}"#
         return LoadOutgoingMessage(destination: "/app/chat.sendMessage", body: body, headers: ["content-type": "application/json"])
     }
 
@@ -73,21 +74,8 @@ public struct ParleyChatMapping: LoadDestinationMapping {
 
     /// `/app/chat.sendMessage` without `receiverId`.
     public func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage {
-        let body = #"{"roomId":"\#(jsonEscaped(room))","content":"\#(payload)","messageType":"TALK"}"#
+        let body = #"{"roomId":\#(Template.jsonStringLiteral(room)),"content":"\#(payload)","messageType":"TALK"}"#
         return LoadOutgoingMessage(destination: "/app/chat.sendMessage", body: body, headers: ["content-type": "application/json"])
-    }
-
-    private func jsonEscaped(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 }
 

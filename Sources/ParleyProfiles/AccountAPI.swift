@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+import ParleyClient
 
 /// Where and how to create accounts and obtain tokens (Parley's and the original Spring app's `/auth/*` API).
 public struct AccountAPISettings: Sendable, Hashable, Codable {
@@ -90,9 +87,10 @@ public struct AccountAPIError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// A tiny JSON-over-HTTP client for an account API: signup then login, returning tokens.
+/// Signup then login against an account API whose request shapes come from a server profile.
 ///
-/// Reusable by the load generator, which creates many users the same way.
+/// The HTTP work is `ParleyClient.ParleyAccountClient`'s (the same client `parley load` uses for Parley's own
+/// API); this type only renders the profile's templates and reads the token fields it names. `http://` only.
 public struct AccountAPIClient: Sendable {
     /// Base URL of the API, e.g. `http://127.0.0.1:8085`.
     public let baseURL: URL
@@ -100,11 +98,17 @@ public struct AccountAPIClient: Sendable {
     public let settings: AccountAPISettings
     /// Per-request timeout.
     public let timeout: TimeInterval
+    private let transport: ParleyAccountClient
 
     /// Creates a client for `baseURL` (defaults to the profile's `default_url`).
     public init(settings: AccountAPISettings, baseURL: URL? = nil, timeout: TimeInterval = 10) throws {
         guard let url = baseURL ?? URL(string: settings.defaultURL) else {
             throw AccountAPIError(operation: "configure", status: nil, detail: "invalid URL \(settings.defaultURL)")
+        }
+        do {
+            transport = try ParleyAccountClient(baseURL: url.absoluteString, timeout: .milliseconds(Int64(timeout * 1000)))
+        } catch {
+            throw AccountAPIError(operation: "configure", status: nil, detail: error.description)
         }
         self.baseURL = url
         self.settings = settings
@@ -144,19 +148,17 @@ public struct AccountAPIClient: Sendable {
     }
 
     private func call(_ request: AccountRequest, values: [String: String], operation: String) async throws -> (Int, Data) {
+        // The base URL may carry a path prefix (`http://host/api/`): resolve the request path against it.
         guard let url = URL(string: request.path, relativeTo: baseURL) else {
             throw AccountAPIError(operation: operation, status: nil, detail: "invalid path \(request.path)")
         }
-        var urlRequest = URLRequest(url: url, timeoutInterval: timeout)
-        urlRequest.httpMethod = request.method
-        urlRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        urlRequest.setValue("application/json", forHTTPHeaderField: "Accept")
-        urlRequest.httpBody = Data(Template.render(request.body, values).utf8)
+        let path = (url.path.isEmpty ? "/" : url.path) + (url.query.map { "?\($0)" } ?? "")
         do {
-            let (data, response) = try await URLSession.shared.data(for: urlRequest)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+            let response = try await transport.request(
+                method: request.method.uppercased(), path: path, body: Array(Template.render(request.body, values).utf8))
+            return (response.status, Data(response.body))
         } catch {
-            throw AccountAPIError(operation: operation, status: nil, detail: "\(error.localizedDescription) (\(url.absoluteString))")
+            throw AccountAPIError(operation: operation, status: nil, detail: "\(error) (\(url.absoluteString))")
         }
     }
 

@@ -1,6 +1,7 @@
 import NIOCore
 import ParleyClient
 import ParleyCodec
+import Synchronization
 import Testing
 
 /// The session layer against the in-test echo server.
@@ -39,6 +40,26 @@ struct StompClientTests {
             // Clean end: the sequences finish without error.
             #expect(try await oneIterator.next() == nil)
             #expect(server.receivedFrames.last?.command == .disconnect)
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func onMessageHandlerGetsEveryMessageInOrderAndTheSubscriptionEndsCleanly(webSocket: Bool) async throws {
+        let server = try await EchoStompServer.start(webSocket: webSocket)
+        defer { Task { await server.stop() } }
+        try await withTimeout(10, "handler subscription") {
+            let client = try await Self.connect(server)
+            let received = ReceivedBodies()
+            let subscription = try await client.subscribe(destination: "/h", receipt: true) { frame in
+                received.bodies.withLock { $0.append(frame.bodyString) }
+            }
+            for index in 0..<50 { try await client.send(destination: "/h", body: "m\(index)") }
+            // A RECEIPT is answered after the earlier SENDs were echoed, so all 50 were handed over by then.
+            try await client.send(destination: "/other", body: "", receipt: true)
+            #expect(received.bodies.withLock { $0 } == (0..<50).map { "m\($0)" })
+            try await client.disconnect()
+            var iterator = subscription.makeAsyncIterator()
+            #expect(try await iterator.next() == nil)
         }
     }
 
@@ -178,4 +199,9 @@ struct StompClientTests {
         await #expect(throws: CancellationError.self) { _ = try await withTimeout(5, "cancel") { try await waiter.value } }
         try await client.disconnect()
     }
+}
+
+/// Bodies collected by an `onMessage` handler.
+private final class ReceivedBodies: Sendable {
+    let bodies = Mutex<[String]>([])
 }

@@ -36,6 +36,19 @@ struct LoadPayloadTests {
         #expect(LoadPayload(findingIn: "PL1|r|x|0|1|2|") == nil)
     }
 
+    @Test func findsTheMarkerAfterFalseStartsAndRejectsBrokenFields() {
+        // "P" and "PL1" without the bar are false starts the byte scanner must step over.
+        let payload = LoadPayload(runID: "q", sender: 3, sequence: 9, sentNanos: 77, receiver: -1)
+        #expect(LoadPayload(findingIn: "PPL1PL1x" + payload.encoded()) == payload)
+        #expect(LoadPayload(findingIn: "PL1|q|3|9|77|12") == LoadPayload(runID: "q", sender: 3, sequence: 9, sentNanos: 77, receiver: 12))
+        #expect(LoadPayload(findingIn: "PL1") == nil)
+        #expect(LoadPayload(findingIn: "PL1|q|3|9|77|") == nil)  // receiver missing
+        #expect(LoadPayload(findingIn: "PL1|q|3|9|77") == nil)
+        #expect(LoadPayload(findingIn: "PL1|q|-3|9|77|1|") == nil)  // senders are never negative
+        #expect(LoadPayload(findingIn: "PL1|q|3|9|99999999999999999999999|1|") == nil)  // overflows UInt64
+        #expect(LoadPayload(findingIn: "PL1|q") == nil)
+    }
+
     @Test func parleyMappingBuildsChatMessages() throws {
         let mapping = ParleyChatMapping()
         let alice = LoadParticipant(index: 0, principal: "alice", runID: "run1")
