@@ -107,10 +107,7 @@ extension KafkaClusterTests {
             let restarted = try await ChatNode.start(id: "node-2", broker: cluster.broker, jwt: cluster.jwt)
             do {
                 // Resumed from the committed position: the three missed events are consumed (no session wants them).
-                let deadline = ContinuousClock.now + .seconds(20)
-                while restarted.relay.metrics.delivered < 3 && ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
+                _ = try await eventually { restarted.relay.metrics.delivered >= 3 }
                 #expect(restarted.relay.metrics.delivered == 3, "restarted node consumed \(restarted.relay.metrics.delivered) of the 3 events it missed")
 
                 bob = try await cluster.client("bob", on: restarted)

@@ -163,6 +163,17 @@ struct ClusterTestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held. For counters
+/// that have no notification (relay metrics); the outcome is still asserted by the caller.
+func eventually(timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        if ContinuousClock.now > deadline { return false }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return true
+}
+
 /// Seconds in a `Duration`.
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
