@@ -60,7 +60,7 @@ start() {
             --chat-port $((CHAT_BASE_PORT + i)) --stomp-port $((TCP_BASE_PORT + i)) ${PARLEY_SERVE_ARGS:-} \
             >"$STATE_DIR/node-$i.log" 2>&1 </dev/null &
         echo $! >"$pid_file"
-        echo "node-$i (pid $!): ws://127.0.0.1:$((CHAT_BASE_PORT + i))/ws  tcp 127.0.0.1:$((TCP_BASE_PORT + i))  log $STATE_DIR/node-$i.log"
+        echo "node-$i (pid $!): ws://127.0.0.1:$((CHAT_BASE_PORT + i))/ws/chat  tcp 127.0.0.1:$((TCP_BASE_PORT + i))  log $STATE_DIR/node-$i.log"
     done
     sleep 1
     for pid_file in "$STATE_DIR"/node-*.pid; do
