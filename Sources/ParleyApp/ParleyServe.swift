@@ -146,9 +146,23 @@ public enum ParleyServe {
     public static func main(
         arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment
     ) async -> Int32 {
+        await main(environment: environment) { try ServeConfiguration.resolve(arguments: arguments, environment: environment) }
+    }
+
+    /// Like ``main(arguments:environment:)`` for callers that parsed the flags already (`parley serve`):
+    /// `flags` maps setting names (see ``ServeConfiguration/settings``) to values and wins over the environment.
+    public static func main(
+        flags: [String: String], environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async -> Int32 {
+        await main(environment: environment) { try ServeConfiguration.resolve(flags: flags, environment: environment) }
+    }
+
+    private static func main(
+        environment: [String: String], resolve: () throws -> ServeConfiguration
+    ) async -> Int32 {
         let configuration: ServeConfiguration
         do {
-            configuration = try ServeConfiguration.resolve(arguments: arguments, environment: environment)
+            configuration = try resolve()
         } catch {
             FileHandle.standardError.write(Data("parley serve: \(error)\n".utf8))
             return 64  // EX_USAGE

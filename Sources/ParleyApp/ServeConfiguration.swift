@@ -99,10 +99,7 @@ public struct ServeConfiguration: Sendable, Hashable {
     public static func resolve(arguments: [String], environment: [String: String]) throws(ServeConfigurationError)
         -> ServeConfiguration
     {
-        var values: [String: String] = [:]
-        for (flag, variable) in settings {
-            if let value = environment[variable], !value.isEmpty { values[flag] = value }
-        }
+        var flags: [String: String] = [:]
         let known = Set(settings.map(\.flag))
         var remaining = arguments[...]
         while let argument = remaining.popFirst() {
@@ -117,8 +114,20 @@ public struct ServeConfiguration: Sendable, Hashable {
                 value = next
             }
             guard known.contains(name) else { throw .unknownFlag("--\(name)") }
-            values[name] = value
+            flags[name] = value
         }
+        return try resolve(flags: flags, environment: environment)
+    }
+
+    /// Resolves already-parsed flag values (keyed by flag name without `--`) over the environment.
+    public static func resolve(flags: [String: String], environment: [String: String]) throws(ServeConfigurationError)
+        -> ServeConfiguration
+    {
+        var values: [String: String] = [:]
+        for (flag, variable) in settings {
+            if let value = environment[variable], !value.isEmpty { values[flag] = value }
+        }
+        values.merge(flags) { _, flag in flag }
         return try resolve(values: values)
     }
 

@@ -51,11 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
             "bcrypt-cost": bcryptCost, "kafka": kafka, "kafka-topic": kafkaTopic,
             "kafka-partitions": kafkaPartitions, "node-id": nodeID, "metrics-port": metricsPort,
         ]
-        var arguments: [String] = []
-        for (flag, value) in flags.sorted(by: { $0.key < $1.key }) {
-            if let value { arguments += ["--\(flag)", value] }
-        }
-        let status = await ParleyServe.main(arguments: arguments)
+        let status = await ParleyServe.main(flags: flags.compactMapValues { $0 })
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -38,14 +38,7 @@ struct KafkaRelayTests {
     @Test func everyNodeReceivesEveryEvent() async throws {
         let broker = try await TansuBroker.start()
         defer { broker.stop() }
-        let node1 = KafkaRelay(configuration: testConfiguration(broker, node: "node-1"))
-        let node2 = KafkaRelay(configuration: testConfiguration(broker, node: "node-2"))
-        let sink1 = RecordingSink()
-        let sink2 = RecordingSink()
-        async let started1: Void = node1.start(deliveringTo: sink1)
-        async let started2: Void = node2.start(deliveringTo: sink2)
-        try await started1
-        try await started2
+        let (node1, sink1, node2, sink2) = try await startTwoNodes(broker, names: ("node-1", "node-2"))
 
         let outcomes = Recorder<PublishOutcome>()
         let events = (0..<200).map { makeEvent($0) }
@@ -87,14 +80,7 @@ struct KafkaRelayTests {
     @Test func brokerPausedDuringARunLosesAndDuplicatesNothing() async throws {
         let broker = try await TansuBroker.start()
         defer { broker.stop() }
-        let node1 = KafkaRelay(configuration: testConfiguration(broker, node: "pause-1"))
-        let node2 = KafkaRelay(configuration: testConfiguration(broker, node: "pause-2"))
-        let sink1 = RecordingSink()
-        let sink2 = RecordingSink()
-        async let started1: Void = node1.start(deliveringTo: sink1)
-        async let started2: Void = node2.start(deliveringTo: sink2)
-        try await started1
-        try await started2
+        let (node1, sink1, node2, sink2) = try await startTwoNodes(broker, names: ("pause-1", "pause-2"))
 
         let total = 1000
         let events = (0..<total).map { makeEvent($0) }

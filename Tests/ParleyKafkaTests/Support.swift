@@ -11,6 +11,21 @@ func testConfiguration(_ broker: TansuBroker, node: String) -> KafkaRelayConfigu
     return configuration
 }
 
+/// Two relays on `broker` (node ids `names`), each started with its own recording sink, joined concurrently.
+func startTwoNodes(
+    _ broker: TansuBroker, names: (String, String)
+) async throws -> (node1: KafkaRelay, sink1: RecordingSink, node2: KafkaRelay, sink2: RecordingSink) {
+    let node1 = KafkaRelay(configuration: testConfiguration(broker, node: names.0))
+    let node2 = KafkaRelay(configuration: testConfiguration(broker, node: names.1))
+    let sink1 = RecordingSink()
+    let sink2 = RecordingSink()
+    async let started1: Void = node1.start(deliveringTo: sink1)
+    async let started2: Void = node2.start(deliveringTo: sink2)
+    try await started1
+    try await started2
+    return (node1, sink1, node2, sink2)
+}
+
 /// A distinct event; rooms rotate so that all partitions are used.
 func makeEvent(_ index: Int, prefix: String = "m") -> ChatEvent {
     ChatEvent(
