@@ -241,7 +241,12 @@ final class MessagingRun: Sendable {
         } else { nil }
         var sequence = 0
         while settings.messagesPerSender.map({ sequence < $0 }) ?? true {
-            if let stopAt, clock.now >= stopAt { break }
+            // Open loop: the schedule decides what a timed run sends (a message due before the end is sent even if
+            // the sender runs late), so a loaded load generator does not silently lower the offered rate.
+            if let stopAt {
+                let reference = interval.map { start + $0 * sequence } ?? clock.now
+                if reference >= stopAt { break }
+            }
             if Task.isCancelled { break }
             do {
                 if let interval {
