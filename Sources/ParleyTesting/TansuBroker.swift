@@ -143,8 +143,27 @@ public final class TansuBroker: Sendable {
         }
     }
 
-    /// Asks the kernel for a free loopback port (bind to port 0, read it, close).
+    /// Ports this process handed out lately: the kernel may offer a just-released port again, and two
+    /// parallel tests must not start brokers on the same one.
+    private static let recentlyHandedOut = Mutex<[Int]>([])
+
+    /// Asks the kernel for a free loopback port (bind to port 0, read it, close), never one this process
+    /// handed out among its last 512.
     public static func freeLoopbackPort() throws -> Int {
+        for _ in 0..<16 {
+            let port = try kernelChosenLoopbackPort()
+            let isNew = recentlyHandedOut.withLock { recent in
+                guard !recent.contains(port) else { return false }
+                recent.append(port)
+                if recent.count > 512 { recent.removeFirst(recent.count - 512) }
+                return true
+            }
+            if isNew { return port }
+        }
+        return try kernelChosenLoopbackPort()
+    }
+
+    private static func kernelChosenLoopbackPort() throws -> Int {
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socketFD >= 0 else { throw StartError(description: "socket() failed: errno \(errno)") }
         defer { close(socketFD) }
@@ -196,14 +215,39 @@ public final class TansuBroker: Sendable {
         }
     }
 
+    /// Waits until *this* process listens on `port`. Accepting alone is not enough: the port was free when
+    /// picked, but a parallel test's server can bind it first, and Tansu then exits while the port still
+    /// accepts (a test that "paused the broker" would then talk to someone else's).
     private static func waitUntilAccepting(port: Int, process: Process, timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
-            if isAccepting(port: port) { return true }
             if !process.isRunning { return false }
+            if isAccepting(port: port), ownsListener(pid: process.processIdentifier, port: port) != false { return true }
             try? await Task.sleep(for: .milliseconds(10))
         }
         return false
+    }
+}
+
+extension TansuBroker {
+    /// Whether process `pid` holds the socket listening on `127.0.0.1:port` (from `/proc/net/tcp` and the
+    /// process's descriptors); `nil` where `/proc` cannot tell (not Linux).
+    public static func ownsListener(pid: Int32, port: Int) -> Bool? {
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
+        let wantedPort = String(format: "%04X", port)
+        var inodes: Set<String> = []
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            guard fields.count > 9, fields[3] == "0A", fields[1].hasSuffix(":" + wantedPort) else { continue }
+            inodes.insert("socket:[\(fields[9])]")
+        }
+        guard !inodes.isEmpty else { return false }
+        let descriptors = "/proc/\(pid)/fd"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: descriptors) else { return nil }
+        return entries.contains { entry in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(descriptors)/\(entry)")).map(inodes.contains) ?? false
+        }
     }
 }
 
