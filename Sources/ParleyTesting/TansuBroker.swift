@@ -111,10 +111,40 @@ public final class TansuBroker: Sendable {
     }
 
     /// Freezes the broker (SIGSTOP): connections stay open but nothing is answered.
-    public func pause() { signal(SIGSTOP) }
+    ///
+    /// Returns once every thread of the broker is stopped (read from `/proc`), so what a test does next
+    /// really meets a frozen broker; `false` when that did not happen within 2 s (or the broker is gone).
+    @discardableResult
+    public func pause() -> Bool {
+        guard signal(SIGSTOP) else { return false }
+        return waitForThreads(stopped: true)
+    }
 
-    /// Thaws a paused broker (SIGCONT).
-    public func resume() { signal(SIGCONT) }
+    /// Thaws a paused broker (SIGCONT); returns once its threads run again (`false` if not within 2 s).
+    @discardableResult
+    public func resume() -> Bool {
+        guard signal(SIGCONT) else { return false }
+        return waitForThreads(stopped: false)
+    }
+
+    /// Polls the state letter of every thread in `/proc/<pid>/task/*/stat` (`T` = stopped by a signal).
+    private func waitForThreads(stopped: Bool, timeout: Duration = .seconds(2)) -> Bool {
+        let tasks = "/proc/\(processID)/task"
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        repeat {
+            guard let threads = try? FileManager.default.contentsOfDirectory(atPath: tasks) else { return true }  // not Linux
+            let states = threads.compactMap { thread -> Character? in
+                guard let stat = try? String(contentsOfFile: "\(tasks)/\(thread)/stat", encoding: .utf8),
+                    let end = stat.lastIndex(of: ")")
+                else { return nil }
+                // "pid (comm) S …": the state follows the command name, which may itself contain spaces.
+                return stat[stat.index(after: end)...].first { $0 != " " }
+            }
+            if !states.isEmpty, states.allSatisfy({ ($0 == "T" || $0 == "t") == stopped }) { return true }
+            usleep(1_000)
+        } while ContinuousClock.now < deadline
+        return false
+    }
 
     /// Stops the broker: SIGCONT (in case it is paused), SIGTERM, then SIGKILL after 1 s. Idempotent.
     ///
@@ -137,9 +167,10 @@ public final class TansuBroker: Sendable {
     /// Whether the broker process is still alive.
     public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 
-    private func signal(_ number: Int32) {
+    private func signal(_ number: Int32) -> Bool {
         process.withLock { process in
-            if let process, process.isRunning { kill(process.processIdentifier, number) }
+            guard let process, process.isRunning else { return false }
+            return kill(process.processIdentifier, number) == 0
         }
     }
 

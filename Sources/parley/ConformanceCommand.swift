@@ -92,6 +92,9 @@ struct ConformanceRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Conversations run at the same time.")
     var concurrency: Int = 4
 
+    @Option(name: .long, help: "Multiply every wait for an expected frame or close by this factor, for slow or loaded servers (default: PARLEY_CONFORMANCE_TIME_SCALE or 1).")
+    var timeScale: Double?
+
     @Flag(name: .long, help: "Print only the summary table, not a line per conversation.")
     var quiet = false
 
@@ -99,6 +102,7 @@ struct ConformanceRunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be 1...64") }
+        if let timeScale, !(timeScale > 0 && timeScale <= 100) { throw ValidationError("--time-scale must be > 0 and ≤ 100") }
         if let accountURL, URL(string: accountURL)?.scheme == nil {
             throw ValidationError("--account-url '\(accountURL)' is not an http:// URL")
         }
@@ -124,7 +128,8 @@ struct ConformanceRunCommand: AsyncParsableCommand {
         let configuration = ConformanceRunner.Configuration(
             profile: profile, url: url, accountURL: accountURL.flatMap(URL.init(string:)),
             tagFilter: tags.isEmpty ? nil : Set(tags), nameFilter: conversation.isEmpty ? nil : Set(conversation),
-            jwtSecret: secret, fixturesDirectory: try kit.fixturesDirectory(), concurrency: concurrency)
+            jwtSecret: secret, fixturesDirectory: try kit.fixturesDirectory(), concurrency: concurrency,
+            timeScale: timeScale ?? ConformanceRunner.Configuration.environmentTimeScale ?? 1)
         let runner: ConformanceRunner
         do {
             runner = try ConformanceRunner(configuration: configuration)

@@ -32,10 +32,10 @@ extension KafkaClusterTests {
             let broker = cluster.broker
             let pauser = Task {
                 guard await latencies.waitForCount(200, timeout: .seconds(30)) else { return false }
-                broker.pause()
+                let paused = broker.pause()
                 try? await Task.sleep(for: pause)
                 broker.resume()
-                return true
+                return paused
             }
             defer { pauser.cancel() }
 
@@ -62,7 +62,7 @@ extension KafkaClusterTests {
                     try await group.waitForAll()
                 }
             }
-            #expect(await pauser.value, "the broker was never paused: fewer than 200 receipts in 30 s")
+            #expect(await pauser.value, "the broker was never paused: fewer than 200 receipts in 30 s, or Tansu did not stop on SIGSTOP")
 
             let expectedPerReceiver = senders * perSender / 2
             for (index, inbox) in inboxes.enumerated() {

@@ -83,7 +83,7 @@ extension KafkaClusterTests {
             let bobsInbox = try await bob.inbox()
             let before = cluster.nodes[0].relay.metrics
 
-            cluster.broker.pause()
+            #expect(cluster.broker.pause(), "Tansu did not stop on SIGSTOP")
             let receipted = Mutex<ContinuousClock.Instant?>(nil)
             let send = Task {
                 try await alice.sendChat(room: "dm-alice-bob", to: "bob", content: "acked first")

@@ -133,3 +133,33 @@ func expectParleyConforms(_ name: String, transport: String) async throws {
         #expect(TokenFactory(settings: try #require(profile.auth.tokenMinting), secret: nil).expiredAccessToken(subject: "42") == nil)
     }
 }
+
+/// `timeScale` stretches every wait for an expected event, so loaded CI machines can give slow peers room.
+@Suite struct TimeScaleTests {
+    static let silentRoom = """
+        name: time-scale-probe
+        title: Waits for a MESSAGE nobody sends
+        tags: [generic]
+        clients:
+          alice: {}
+        steps:
+          - alice: connect
+          - alice: {subscribe: "${topic:silent}", receipt: s}
+          - alice: {expect: RECEIPT, headers: {receipt-id: s}}
+          - alice: {expect: MESSAGE, within: 200ms}
+        """
+
+    @Test(arguments: [(1.0, "200 ms"), (3.0, "600 ms")])
+    func expectationsWaitTheScaledTime(scale: Double, reported: String) async throws {
+        let parley = try await InProcessParley.shared.endpoints()
+        let runner = try ConformanceRunner(
+            configuration: .init(
+                profile: try kit.profile(named: "parley"), url: parley.tcpURL, accountURL: parley.accountURL,
+                fixturesDirectory: kit.fixturesDirectory, timeScale: scale))
+        let result = await runner.run(try ConversationParser(source: "time-scale-probe").parse(Self.silentRoom))
+        #expect(result.verdict == .fail)
+        let failure = try #require(result.failure)
+        #expect(failure.message == "no MESSAGE within \(reported)")
+        #expect(result.seconds >= 0.2 * scale)
+    }
+}

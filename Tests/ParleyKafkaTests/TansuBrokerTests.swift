@@ -18,7 +18,7 @@ struct TansuBrokerTests {
 
     @Test func pausedBrokerIsStoppedToo() async throws {
         let broker = try await TansuBroker.start()
-        broker.pause()
+        #expect(broker.pause())
         broker.stop()
         #expect(!broker.isRunning)
     }

@@ -40,12 +40,18 @@ public struct ConformanceRunner: Sendable {
         public var conversationTimeout: Double
         /// Unique token for this run (user names, destinations).
         public var runID: String
+        /// Multiplies every wait for something to happen (`expect … within`, `expect_closed`,
+        /// `expect_heart_beat`, connecting, the conversation limit) for slow or loaded servers. Waits that
+        /// check nothing happens (`expect_nothing`) keep their length. Default 1; the
+        /// `PARLEY_CONFORMANCE_TIME_SCALE` environment variable sets it for `swift test` and the CLI.
+        public var timeScale: Double
 
         /// Creates a configuration.
         public init(
             profile: ServerProfile, url: String, accountURL: URL? = nil, tagFilter: Set<String>? = nil,
             nameFilter: Set<String>? = nil, jwtSecret: [UInt8]? = nil, fixturesDirectory: URL,
-            concurrency: Int = 4, conversationTimeout: Double = 30, runID: String = CredentialProvider.makeRunID()
+            concurrency: Int = 4, conversationTimeout: Double = 30, runID: String = CredentialProvider.makeRunID(),
+            timeScale: Double = Configuration.environmentTimeScale ?? 1
         ) {
             self.profile = profile
             self.url = url
@@ -57,6 +63,12 @@ public struct ConformanceRunner: Sendable {
             self.concurrency = concurrency
             self.conversationTimeout = conversationTimeout
             self.runID = runID
+            self.timeScale = timeScale
+        }
+
+        /// `PARLEY_CONFORMANCE_TIME_SCALE` when set to a positive number.
+        public static var environmentTimeScale: Double? {
+            ProcessInfo.processInfo.environment["PARLEY_CONFORMANCE_TIME_SCALE"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
         }
     }
 
@@ -153,7 +165,7 @@ public struct ConformanceRunner: Sendable {
         }
         let start = ContinuousClock.now
         let execution = ConversationExecution(runner: self, conversation: conversation, index: index)
-        let failure = await execution.runWithTimeout(seconds: configuration.conversationTimeout)
+        let failure = await execution.runWithTimeout(seconds: configuration.conversationTimeout * configuration.timeScale)
         let seconds = (ContinuousClock.now - start).seconds
         let deviations = configuration.profile.deviations(for: conversation.name, transport: transport)
         guard let failure else {

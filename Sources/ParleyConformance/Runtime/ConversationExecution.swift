@@ -220,7 +220,7 @@ actor ConversationExecution {
                     expected: "nothing", received: [render(event, client)])
             }
         case .expectClosed(let wait, let allowing):
-            let seconds = try self.seconds(wait, client, context)
+            let seconds = try self.seconds(wait, client, context) * timeScale
             let deadline = ContinuousClock.now + .seconds(seconds)
             var skipped: [String] = []
             while true {
@@ -241,7 +241,7 @@ actor ConversationExecution {
                 break
             }
         case .expectHeartBeat(let wait):
-            let seconds = try self.seconds(wait, client, context)
+            let seconds = try self.seconds(wait, client, context) * timeScale
             let deadline = ContinuousClock.now + .seconds(seconds)
             guard let event = await client.inbox.next(until: deadline, includeHeartBeats: true) else {
                 throw fail(context, "no heart-beat within \(format(seconds))", expected: "heart-beat (EOL)")
@@ -293,6 +293,9 @@ actor ConversationExecution {
         let server = connected["heart-beat"].flatMap(StompHeartBeat.init(header:)) ?? StompHeartBeat(send: 0, receive: 0)
         client.negotiatedHeartBeat = StompHeartBeat.negotiate(local: client.requestedHeartBeat, remote: server)
     }
+
+    /// The run's ``ConformanceRunner/Configuration/timeScale`` for waits on something to happen.
+    private var timeScale: Double { runner.configuration.timeScale }
 
     /// Seconds for a wait; heart-beat-relative waits need a negotiated (non-zero) interval.
     private func seconds(_ wait: WaitTime, _ client: ClientState, _ context: StepContext) throws -> Double {
@@ -386,7 +389,7 @@ actor ConversationExecution {
         do {
             let inbox = client.inbox
             let wire = try await runner.endpoint.open(
-                profile: runner.configuration.profile, inbox: inbox, timeout: conversation.defaultTimeout)
+                profile: runner.configuration.profile, inbox: inbox, timeout: conversation.defaultTimeout * timeScale)
             client.wire = wire
         } catch {
             throw fail(context, "\(error)")
@@ -436,7 +439,7 @@ actor ConversationExecution {
 
     private func expect(_ raw: FrameExpectation, _ client: ClientState, _ context: StepContext) async throws -> StompFrame {
         let expectation = try resolved(raw, client, context)
-        let seconds = expectation.within ?? conversation.defaultTimeout
+        let seconds = (expectation.within ?? conversation.defaultTimeout) * timeScale
         let deadline = ContinuousClock.now + .seconds(seconds)
         guard let event = await client.inbox.next(until: deadline) else {
             throw fail(
@@ -466,7 +469,7 @@ actor ConversationExecution {
 
     private func expectAnyOrder(_ raw: [FrameExpectation], _ client: ClientState, _ context: StepContext) async throws {
         var remaining = try raw.map { try resolved($0, client, context) }
-        let seconds = remaining.compactMap(\.within).max() ?? conversation.defaultTimeout
+        let seconds = (remaining.compactMap(\.within).max() ?? conversation.defaultTimeout) * timeScale
         let deadline = ContinuousClock.now + .seconds(seconds)
         var received: [String] = []
         while !remaining.isEmpty {
