@@ -21,6 +21,7 @@ public final class StompBroker: ChatEventSink, Sendable {
     public let statistics = BrokerStatistics()
 
     private let registry = Mutex(Registry())
+    private let flushQueues = Mutex<[ObjectIdentifier: LoopFlushQueue]>([:])
     private let sessionCounter = Atomic<Int>(0)
     private let sessionIdPrefix: String
 
@@ -37,9 +38,19 @@ public final class StompBroker: ChatEventSink, Sendable {
     }
 
     /// A new session handler for one connection; `maxVersion` caps negotiation (e.g. from a WebSocket
-    /// subprotocol such as `v11.stomp`).
-    public func makeSessionHandler(maxVersion: StompVersion = .v1_2) -> StompSessionHandler {
-        StompSessionHandler(broker: self, maxVersion: maxVersion)
+    /// subprotocol such as `v11.stomp`); `framing` says how its outbound frames go on the wire.
+    public func makeSessionHandler(maxVersion: StompVersion = .v1_2, framing: OutboundFraming = .none) -> StompSessionHandler {
+        StompSessionHandler(broker: self, maxVersion: maxVersion, framing: framing)
+    }
+
+    /// The flush list shared by the sessions of `eventLoop`.
+    func flushQueue(for eventLoop: any EventLoop) -> LoopFlushQueue {
+        flushQueues.withLock { queues in
+            if let queue = queues[ObjectIdentifier(eventLoop)] { return queue }
+            let queue = LoopFlushQueue(eventLoop: eventLoop)
+            queues[ObjectIdentifier(eventLoop)] = queue
+            return queue
+        }
     }
 
     /// Sessions currently open (connected or not yet authenticated).
@@ -331,5 +342,36 @@ private struct Registry {
             topics[subscription.destination]?.removeAll { $0 === subscription }
             if topics[subscription.destination]?.isEmpty == true { topics[subscription.destination] = nil }
         }
+    }
+}
+
+/// The sessions of one event loop that wrote outside a channel read and wait for their flush: one task per
+/// loop and tick flushes them all (a 1 → 1,000 room used to queue 1,000 tasks per message). Loop-confined.
+final class LoopFlushQueue: @unchecked Sendable {
+    private let eventLoop: any EventLoop
+    private var waiting: [StompSessionHandler] = []
+    private var spare: [StompSessionHandler] = []
+    private var scheduled = false
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// Adds `session` to the next flush; must run on the loop.
+    func enqueue(_ session: StompSessionHandler) {
+        eventLoop.assertInEventLoop()
+        waiting.append(session)
+        if !scheduled {
+            scheduled = true
+            eventLoop.execute { self.flushAll() }
+        }
+    }
+
+    private func flushAll() {
+        scheduled = false
+        // Swapped out first: a flush can close a session, whose writes may enqueue again.
+        swap(&waiting, &spare)
+        for session in spare { session.flushQueued() }
+        spare.removeAll(keepingCapacity: true)
     }
 }

@@ -27,6 +27,9 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     let broker: StompBroker
     private let configuration: BrokerConfiguration
     private let maxVersion: StompVersion
+    private let framing: OutboundFraming
+    /// This event loop's shared flush list (set with the context).
+    private var flushQueue: LoopFlushQueue?
     private var state = State.awaitingConnect
     private var context: ChannelHandlerContext?
     /// The event loop this session lives on; set when the handler joins a pipeline.
@@ -60,10 +63,11 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     private var flushScheduled = false
     private var inChannelRead = false
 
-    init(broker: StompBroker, maxVersion: StompVersion) {
+    init(broker: StompBroker, maxVersion: StompVersion, framing: OutboundFraming) {
         self.broker = broker
         self.configuration = broker.configuration
         self.maxVersion = maxVersion
+        self.framing = framing
         self.decoder = StompDecoder(version: .v1_2, limits: broker.configuration.preAuthLimits)
     }
 
@@ -73,6 +77,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.eventLoop = context.eventLoop
+        self.flushQueue = broker.flushQueue(for: context.eventLoop)
         broker.register(session: self)
         let timeout = configuration.connectTimeout
         connectTimeoutTask = context.eventLoop.scheduleTask(in: timeout) {
@@ -115,8 +120,12 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         context.fireChannelInactive()
     }
 
-    /// Transport errors (reset, WebSocket protocol errors) end the session.
+    /// Transport errors end the session: a ``StompTransportError`` with an ERROR frame first, others (reset, …) at once.
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let violation = error as? StompTransportError {
+            fail(violation.message)
+            return
+        }
         beginClosing()
         context.close(promise: nil)
     }
@@ -519,9 +528,10 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         }
         messageCounter &+= 1
         let messageId = String(messageCounter)
-        var frame = context.channel.allocator.buffer(
+        var frame = framing.makeBuffer(
             capacity: subscription.messagePrefix.readableBytes + delivery.headerTail.readableBytes
-                + delivery.body.readableBytes + 64)
+                + delivery.body.readableBytes + 64,
+            allocator: context.channel.allocator)
         frame.writeImmutableBuffer(subscription.messagePrefix)
         frame.writeStaticString("message-id:")
         frame.writeString(messageId)
@@ -538,7 +548,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         frame.writeImmutableBuffer(delivery.headerTail)
         frame.writeImmutableBuffer(delivery.body)
         frame.writeInteger(UInt8(0))
-        writeOutbound(frame)
+        writeOutbound(&frame)
         if unacked.count > configuration.maxUnackedMessagesPerSession {
             disconnectSlowConsumer("more than \(configuration.maxUnackedMessagesPerSession) unacknowledged messages")
         }
@@ -547,23 +557,24 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     // MARK: - Writing
 
     private func writeFrame(_ frame: StompFrame) {
-        var buffer = ByteBuffer()
+        var buffer = framing.makeBuffer(capacity: 256, allocator: ByteBufferAllocator())
         StompEncoder.encode(frame, version: version, into: &buffer)
-        writeOutbound(buffer)
+        writeOutbound(&buffer)
     }
 
     private func writeReceipt(_ receiptId: String) {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(24 + receiptId.utf8.count)
+        var buffer = framing.makeBuffer(capacity: 24 + receiptId.utf8.count, allocator: ByteBufferAllocator())
         buffer.writeStaticString("RECEIPT\nreceipt-id:")
         buffer.writeString(HeaderEscaping.escape(receiptId, version: version))
         buffer.writeStaticString("\n\n\0")
-        writeOutbound(buffer)
+        writeOutbound(&buffer)
     }
 
-    private func writeOutbound(_ buffer: ByteBuffer) {
+    /// Frames `buffer` for the transport (in place: it is uniquely ours here) and queues it.
+    private func writeOutbound(_ buffer: inout ByteBuffer) {
         guard let context else { return }
-        if let previous = heldWrite {
+        framing.seal(&buffer)
+        if let previous = heldWrite.take() {
             context.write(wrapOutboundOut(previous), promise: nil)
         }
         heldWrite = buffer
@@ -574,13 +585,16 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
             return
         }
         if !inChannelRead, !flushScheduled {
-            // Deliveries of one event-loop tick share one flush.
+            // Deliveries of one event-loop tick share one flush, and the sessions of one loop one task.
             flushScheduled = true
-            context.eventLoop.execute {
-                self.flushScheduled = false
-                self.flush()
-            }
+            flushQueue?.enqueue(self)
         }
+    }
+
+    /// The flush ``LoopFlushQueue`` scheduled.
+    func flushQueued() {
+        flushScheduled = false
+        flush()
     }
 
     private func flush(closingAfter: Bool = false) {
@@ -627,7 +641,9 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         if wroteSinceHeartBeat {
             wroteSinceHeartBeat = false
         } else {
-            writeOutbound(ByteBuffer(integer: UInt8(ascii: "\n")))
+            var heartBeat = framing.makeBuffer(capacity: 1, allocator: ByteBufferAllocator())
+            heartBeat.writeInteger(UInt8(ascii: "\n"))
+            writeOutbound(&heartBeat)
         }
     }
 

@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
@@ -41,19 +43,7 @@ public enum WebSocketTransport {
     public static func configure(
         _ channel: any Channel, broker: StompBroker, path: String, maxFrameSize: Int
     ) throws {
-        let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: maxFrameSize,
-            automaticErrorHandling: true,
-            shouldUpgrade: { channel, head in
-                channel.eventLoop.makeSucceededFuture(upgradeResponseHeaders(for: head, path: path))
-            },
-            upgradePipelineHandler: { channel, head in
-                let maxVersion = StompSubprotocol.choose(from: StompSubprotocol.offered(in: head.headers))?.version ?? .v1_2
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(
-                        WebSocketStompAdapter(), broker.makeSessionHandler(maxVersion: maxVersion))
-                }
-            })
+        let upgrader = StompWebSocketUpgrader(broker: broker, path: path, maxFrameSize: maxFrameSize)
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
             withServerUpgrade: (
                 upgraders: [upgrader],
@@ -79,6 +69,56 @@ public enum WebSocketTransport {
 
     static func requestPath(_ uri: String) -> Substring {
         uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+    }
+}
+
+/// The RFC 6455 server handshake for STOMP. Unlike NIO's `NIOWebSocketServerUpgrader` it installs no
+/// `WebSocketFrameEncoder`: sessions write complete WebSocket frames themselves (``OutboundFraming``), one buffer
+/// per STOMP frame, and ``WebSocketStompAdapter`` encodes the few control frames.
+struct StompWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
+    let broker: StompBroker
+    let path: String
+    let maxFrameSize: Int
+
+    let supportedProtocol = "websocket"
+    // Checked in `buildUpgradeResponse`: listing them here would also demand them in `Connection`.
+    let requiredUpgradeHeaders: [String] = []
+
+    /// The GUID every `Sec-WebSocket-Accept` is derived with (RFC 6455 §1.3).
+    static let acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    func buildUpgradeResponse(
+        channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders
+    ) -> EventLoopFuture<HTTPHeaders> {
+        let keys = upgradeRequest.headers[canonicalForm: "sec-websocket-key"]
+        let versions = upgradeRequest.headers[canonicalForm: "sec-websocket-version"]
+        guard keys.count == 1, versions.count == 1, versions[0] == "13" else {
+            return channel.eventLoop.makeFailedFuture(NIOWebSocketUpgradeError.invalidUpgradeHeader)
+        }
+        guard var headers = WebSocketTransport.upgradeResponseHeaders(for: upgradeRequest, path: path) else {
+            return channel.eventLoop.makeFailedFuture(NIOWebSocketUpgradeError.unsupportedWebSocketTarget)
+        }
+        headers.replaceOrAdd(name: "Upgrade", value: "websocket")
+        headers.add(name: "Sec-WebSocket-Accept", value: Self.acceptValue(forKey: String(keys[0])))
+        headers.replaceOrAdd(name: "Connection", value: "upgrade")
+        return channel.eventLoop.makeSucceededFuture(headers)
+    }
+
+    func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {
+        let maxVersion = StompSubprotocol.choose(from: StompSubprotocol.offered(in: upgradeRequest.headers))?.version ?? .v1_2
+        let broker = self.broker
+        let maxFrameSize = self.maxFrameSize
+        return context.eventLoop.makeCompletedFuture {
+            try context.pipeline.syncOperations.addHandlers(
+                ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrameSize)),
+                WebSocketStompAdapter(maxFrameSize: maxFrameSize),
+                broker.makeSessionHandler(maxVersion: maxVersion, framing: .webSocketText))
+        }
+    }
+
+    /// `base64(SHA-1(key + GUID))`.
+    static func acceptValue(forKey key: String) -> String {
+        Data(Insecure.SHA1.hash(data: Array((key + acceptGUID).utf8))).base64EncodedString()
     }
 }
 
@@ -158,22 +198,31 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler 
 }
 
 /// Maps WebSocket messages to STOMP bytes and back: data frames (text, binary, continuation) feed the
-/// session's streaming decoder; each outbound STOMP frame becomes one text message; ping gets pong and the
-/// close handshake is honoured in both directions.
+/// session's streaming decoder; the session's outbound buffers are already complete text messages
+/// (``OutboundFraming/webSocketText``) and pass straight through; ping gets pong and the close handshake is
+/// honoured in both directions.
+///
+/// A message over the size limit is answered like any oversized STOMP frame: an ERROR frame (via the session),
+/// then the close handshake with code 1009 (message too big). Other WebSocket protocol errors close with 1002.
 public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannelHandler {
     /// WebSocket frames from the client.
     public typealias InboundIn = WebSocketFrame
     /// STOMP bytes for the session.
     public typealias InboundOut = ByteBuffer
-    /// Encoded STOMP frames from the session.
+    /// Complete WebSocket frames from the session.
     public typealias OutboundIn = ByteBuffer
-    /// WebSocket frames to the client.
-    public typealias OutboundOut = WebSocketFrame
+    /// Bytes for the socket.
+    public typealias OutboundOut = ByteBuffer
 
+    private let maxFrameSize: Int
     private var closeSent = false
+    /// The code our close frame carries.
+    private var closeCode = WebSocketErrorCode.normalClosure
 
-    /// Creates an adapter.
-    public init() {}
+    /// Creates an adapter for messages of at most `maxFrameSize` bytes.
+    public init(maxFrameSize: Int) {
+        self.maxFrameSize = maxFrameSize
+    }
 
     /// Unwraps data, answers pings, completes the close handshake.
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -183,7 +232,8 @@ public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannel
             let payload = frame.unmaskedData
             if payload.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(payload)) }
         case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
+            let pong = WebSocketServerFrame.make(
+                opcode: WebSocketServerFrame.pongOpcode, payload: frame.unmaskedData, allocator: context.channel.allocator)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .pong:
             break
@@ -194,22 +244,37 @@ public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannel
                 closeSent = true
                 var data = frame.unmaskedData
                 let code = data.readWebSocketErrorCode() ?? .normalClosure
-                var reply = context.channel.allocator.buffer(capacity: 2)
-                reply.write(webSocketErrorCode: code)
-                let close = WebSocketFrame(fin: true, opcode: .connectionClose, data: reply)
-                context.writeAndFlush(wrapOutboundOut(close)).assumeIsolated().whenComplete { _ in
+                context.writeAndFlush(wrapOutboundOut(closeFrame(code, context))).assumeIsolated().whenComplete { _ in
                     context.close(promise: nil)
                 }
             }
         default:
+            closeCode = .protocolError
             context.close(promise: nil)
         }
     }
 
-    /// One STOMP frame (or heart-beat) per text message.
+    /// Frame decoding errors: too big → the session sends ERROR and closes (our close frame then says 1009);
+    /// anything else is a protocol error (1002).
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let error = error as? NIOWebSocketError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        switch error {
+        case .invalidFrameLength:
+            closeCode = .messageTooLarge
+            context.fireErrorCaught(
+                StompTransportError(message: "frame too large: WebSocket message over the \(maxFrameSize)-byte limit"))
+        case .fragmentedControlFrame, .multiByteControlFrameLength:
+            closeCode = .protocolError
+            context.close(promise: nil)
+        }
+    }
+
+    /// Passes the session's complete frames through.
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let frame = WebSocketFrame(fin: true, opcode: .text, data: unwrapOutboundIn(data))
-        context.write(wrapOutboundOut(frame), promise: promise)
+        context.write(data, promise: promise)
     }
 
     /// Sends a close frame before closing, so clients see a clean WebSocket close.
@@ -219,14 +284,17 @@ public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannel
             return
         }
         closeSent = true
-        var data = context.channel.allocator.buffer(capacity: 2)
-        data.write(webSocketErrorCode: .normalClosure)
-        let close = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
-        context.writeAndFlush(wrapOutboundOut(close), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(closeFrame(closeCode, context)), promise: nil)
         // Close on the next tick: a close requested from a write's completion runs inside NIO's flush loop,
         // and closing right away would drop the close frame that flush has not reached yet.
         context.eventLoop.assumeIsolated().execute {
             context.close(mode: mode, promise: promise)
         }
+    }
+
+    private func closeFrame(_ code: WebSocketErrorCode, _ context: ChannelHandlerContext) -> ByteBuffer {
+        var payload = context.channel.allocator.buffer(capacity: 2)
+        payload.write(webSocketErrorCode: code)
+        return WebSocketServerFrame.make(opcode: WebSocketServerFrame.closeOpcode, payload: payload, allocator: context.channel.allocator)
     }
 }

@@ -32,11 +32,17 @@ final class TestSession {
     var decoder = StompDecoder(version: .v1_2)
     var version = StompVersion.v1_2
 
-    init(_ broker: StompBroker, loop: EmbeddedEventLoop, maxVersion: StompVersion = .v1_2, extraHandlers: [any ChannelHandler] = []) throws {
+    let framing: OutboundFraming
+
+    init(
+        _ broker: StompBroker, loop: EmbeddedEventLoop, maxVersion: StompVersion = .v1_2, framing: OutboundFraming = .none,
+        extraHandlers: [any ChannelHandler] = []
+    ) throws {
         self.loop = loop
+        self.framing = framing
         channel = EmbeddedChannel(loop: loop)
         try channel.pipeline.syncOperations.addHandlers(extraHandlers)
-        try channel.pipeline.syncOperations.addHandler(broker.makeSessionHandler(maxVersion: maxVersion))
+        try channel.pipeline.syncOperations.addHandler(broker.makeSessionHandler(maxVersion: maxVersion, framing: framing))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     }
 
@@ -62,9 +68,25 @@ final class TestSession {
         var out: [StompDecoded] = []
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
             var bytes = buffer
+            if case .webSocketText = framing { try unwrapWebSocketMessage(&bytes) }
             while let decoded = try decoder.next(from: &bytes) { out.append(decoded) }
         }
         return out
+    }
+
+    /// Checks that `bytes` is exactly one final, unmasked text message and leaves its payload.
+    private func unwrapWebSocketMessage(_ bytes: inout ByteBuffer) throws {
+        let first = bytes.readInteger(as: UInt8.self)
+        #expect(first == 0x81, "FIN + text")
+        let short = bytes.readInteger(as: UInt8.self) ?? 0
+        var length = Int(short)
+        if short == 126 {
+            length = Int(bytes.readInteger(as: UInt16.self) ?? 0)
+        } else if short == 127 {
+            length = Int(bytes.readInteger(as: UInt64.self) ?? 0)
+        }
+        #expect(short < 128, "unmasked")
+        #expect(bytes.readableBytes == length, "one STOMP frame per WebSocket message")
     }
 
     func frames() throws -> [StompFrame] {

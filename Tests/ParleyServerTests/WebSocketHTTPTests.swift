@@ -143,6 +143,49 @@ func stompText(_ frames: [(opcode: UInt8, payload: [UInt8])]) -> String {
         #expect(stompText(frames).hasPrefix("ERROR\n"))
         #expect(frames.last?.opcode == 8, "a WebSocket close frame follows the ERROR")
     }
+
+    @Test func handshakeAnswersWithTheRFCAcceptKey() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
+        try await connection.send(upgradeRequest())
+        try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
+        // RFC 6455 §1.3's example: key "dGhlIHNhbXBsZSBub25jZQ==" → accept "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".
+        let head = connection.text.lowercased()
+        #expect(head.hasPrefix("http/1.1 101"))
+        #expect(head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="))
+        #expect(head.contains("sec-websocket-protocol: v12.stomp"))
+        await connection.close()
+    }
+
+    @Test func versionOtherThan13IsRefused() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let request = upgradeRequest().replacingOccurrences(of: "Sec-WebSocket-Version: 13", with: "Sec-WebSocket-Version: 8")
+        let connection = try await exchange(server, request)
+        #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+    }
+
+    @Test func messageOverTheLimitGetsAnErrorFrameThenClose1009() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
+        try await connection.send(upgradeRequest())
+        try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
+        // Only the header of a 2 MiB text message: the server must refuse it from the length alone.
+        var header: [UInt8] = [0x81, 0x80 | 127]
+        header += withUnsafeBytes(of: UInt64(2 << 20).bigEndian, Array.init)
+        header += [0x12, 0x34, 0x56, 0x78]
+        try await connection.send(header)
+        try await connection.wait(for: "close") { $0.isClosed }
+        let frames = serverFrames(in: connection.received).frames
+        let error = stompText(frames)
+        #expect(error.hasPrefix("ERROR\n"))
+        #expect(error.contains("message:frame too large"))
+        let close = try #require(frames.last)
+        #expect(close.opcode == 8)
+        #expect(close.payload.prefix(2) == [0x03, 0xF1], "close code 1009, message too big")
+    }
 }
 
 @Suite(.timeLimit(.minutes(1))) struct TransportTimeoutTests {
