@@ -120,14 +120,12 @@ public final class StompConnection: Sendable {
         )
         let source = producer.source
         let makeStompHandlers: @Sendable (any Channel) throws -> Void = { channel in
-            let decoder = StompFrameDecoder(version: configuration.initialVersion, limits: configuration.limits)
             let bridge = InboundBridgeHandler(
                 source: source,
-                decoder: decoder,
+                decoder: StompDecoder(version: configuration.initialVersion, limits: configuration.limits),
                 versionBox: versionBox,
                 followNegotiatedVersion: configuration.followNegotiatedVersion
             )
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
             try channel.pipeline.syncOperations.addHandler(bridge)
             gate.attach(NIOLoopBound(bridge, eventLoop: channel.eventLoop))
         }

@@ -124,6 +124,12 @@ private final class EchoSessionHandler: ChannelInboundHandler {
             write(context, StompFrame(.error, headers: ["message": "you asked for it"]))
             context.close(promise: nil)
             return
+        case .send where destination == "/truncated":
+            // Half a MESSAGE, then the connection closes: the client must report the cut, not drop it silently.
+            var bytes = context.channel.allocator.buffer(capacity: 64)
+            bytes.writeString("MESSAGE\ndestination:/d\nsubscription:s1\n\nhal")
+            context.writeAndFlush(wrapOutboundOut(bytes)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return
         case .send where destination == "/garbage":
             var bytes = context.channel.allocator.buffer(capacity: 64)
             bytes.writeString(String(repeating: "X", count: 60) + "\n\n\0")

@@ -72,6 +72,34 @@ struct StompConnectionTests {
         }
     }
 
+    @Test(arguments: [false, true])
+    func frameCutOffByTheCloseIsAnError(webSocket: Bool) async throws {
+        let server = try await EchoStompServer.start(webSocket: webSocket)
+        defer { Task { await server.stop() } }
+        try await withTimeout(10, "truncated frame") {
+            let connection = try await StompConnection.connect(to: try StompEndpoint(url: server.url))
+            try await connection.sendRaw(Self.connectFrame)
+            try await connection.send(StompFrame(.send, headers: ["destination": "/truncated"]))
+            var inbound = connection.inbound.makeAsyncIterator()
+            guard case .frame(let connected) = try await inbound.next() else {
+                Issue.record("expected CONNECTED")
+                return
+            }
+            #expect(connected.command == .connected)
+            do {
+                let next = try await inbound.next()
+                Issue.record("expected the cut-off frame to be an error, got \(String(describing: next))")
+            } catch let error as ByteToMessageDecoderError {
+                guard case .leftoverDataWhenDone(let leftover) = error else {
+                    Issue.record("unexpected \(error)")
+                    return
+                }
+                // The streaming decoder had parsed the headers already; the body bytes are what was left.
+                #expect(String(buffer: leftover) == "hal")
+            }
+        }
+    }
+
     @Test func webSocketUpgradeRejectionIsAnError() async throws {
         let server = try await EchoStompServer.start(webSocket: true)
         defer { Task { await server.stop() } }
