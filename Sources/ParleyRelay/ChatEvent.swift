@@ -191,9 +191,59 @@ public struct ChatEvent: Codable, Sendable, Equatable {
         return out
     }
 
-    /// Decodes an event from JSON (ids may be strings or numbers).
-    public static func decode(json: some Collection<UInt8>) throws -> ChatEvent {
-        try JSONDecoder().decode(ChatEvent.self, from: Data(json))
+    /// Decodes an event from JSON (ids may be strings or numbers; unknown fields are ignored), as the
+    /// `Codable` conformance does, with ``FlatJSONReader``: every relayed event is decoded once per node.
+    public static func decode(json: some Collection<UInt8>) throws(ChatEventDecodingError) -> ChatEvent {
+        func attempt(_ bytes: UnsafeRawBufferPointer) -> Result<ChatEvent, ChatEventDecodingError> {
+            do throws(ChatEventDecodingError) { return .success(try decode(bytes: bytes)) } catch { return .failure(error) }
+        }
+        let result = json.withContiguousStorageIfAvailable { attempt(UnsafeRawBufferPointer($0)) }
+            ?? Array(json).withUnsafeBytes { attempt($0) }
+        return try result.get()
+    }
+
+    /// Decodes an event from the JSON in `bytes`.
+    public static func decode(bytes: UnsafeRawBufferPointer) throws(ChatEventDecodingError) -> ChatEvent {
+        var messageId: String?, roomId: String?, senderId: String?, receiverId: String?
+        var content: String?, messageType: String?, timestamp: String?
+        var wrongType: String?
+        func string(_ value: JSONScalar, _ key: String) -> String? {
+            if case .string(let text) = value { return text }
+            wrongType = wrongType ?? key
+            return nil
+        }
+        func id(_ value: JSONScalar, _ key: String) -> String? {
+            if let id = value.idValue { return id }
+            wrongType = wrongType ?? key
+            return nil
+        }
+        var reader = FlatJSONReader(bytes: bytes)
+        do {
+            try reader.readObject { key, value in
+                switch key {
+                case "messageId": messageId = string(value, key)
+                case "roomId": roomId = id(value, key)
+                case "senderId": senderId = id(value, key)
+                case "receiverId": receiverId = value == .null ? nil : id(value, key)
+                case "content": content = string(value, key)
+                case "messageType": messageType = string(value, key)
+                case "timestamp": timestamp = string(value, key)
+                default: break
+                }
+            }
+        } catch {
+            throw ChatEventDecodingError(reason: "not a JSON object")
+        }
+        if let wrongType { throw ChatEventDecodingError(reason: "field '\(wrongType)' has the wrong type") }
+        guard let messageId else { throw ChatEventDecodingError(reason: "missing field 'messageId'") }
+        guard let roomId else { throw ChatEventDecodingError(reason: "missing field 'roomId'") }
+        guard let senderId else { throw ChatEventDecodingError(reason: "missing field 'senderId'") }
+        guard let content else { throw ChatEventDecodingError(reason: "missing field 'content'") }
+        guard let messageType else { throw ChatEventDecodingError(reason: "missing field 'messageType'") }
+        guard let timestamp else { throw ChatEventDecodingError(reason: "missing field 'timestamp'") }
+        return ChatEvent(
+            messageId: messageId, roomId: roomId, senderId: senderId, receiverId: receiverId, content: content,
+            messageType: messageType, timestamp: timestamp)
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -255,4 +305,16 @@ extension KeyedDecodingContainer {
         guard contains(key), try !decodeNil(forKey: key) else { return nil }
         return try decodeFlexibleID(key)
     }
+}
+
+/// JSON that is not a chat event.
+public struct ChatEventDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong with it.
+    public var reason: String
+
+    /// Creates the error.
+    public init(reason: String) { self.reason = reason }
+
+    /// A one-line description.
+    public var description: String { "not a chat event: \(reason)" }
 }

@@ -100,7 +100,6 @@ final class KafkaConsumer: Sendable {
         var recent = RecentMessageIDs(capacity: duplicateWindow)
         var gaps = OffsetGapDetector()
         var generation = shared.assignmentGeneration.load(ordering: .acquiring)
-        let decoder = JSONDecoder()
         loop: while true {
             switch shared.state.withLock({ $0.beforePoll(now: .now) }) {
             case .keepPolling:
@@ -122,7 +121,7 @@ final class KafkaConsumer: Sendable {
             {
                 refetch(message, from: from)
             } else {
-                handle(message, sink: sink, recent: &recent, decoder: decoder)
+                handle(message, sink: sink, recent: &recent)
             }
             rd_kafka_message_destroy(message)
         }
@@ -149,8 +148,7 @@ final class KafkaConsumer: Sendable {
     }
 
     private func handle(
-        _ message: UnsafeMutablePointer<rd_kafka_message_t>, sink: any ChatEventSink, recent: inout RecentMessageIDs,
-        decoder: JSONDecoder
+        _ message: UnsafeMutablePointer<rd_kafka_message_t>, sink: any ChatEventSink, recent: inout RecentMessageIDs
     ) {
         let record = message.pointee
         guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -170,7 +168,7 @@ final class KafkaConsumer: Sendable {
             return
         }
         let value = UnsafeRawBufferPointer(start: record.payload, count: record.len)
-        guard let event = try? decoder.decode(ChatEvent.self, from: Data(value)) else {
+        guard let event = try? ChatEvent.decode(bytes: value) else {
             shared.counters.malformedRecords.increment()
             shared.logger.warning("skipped a record on the Kafka topic that is not a chat event (partition \(record.partition), offset \(record.offset))")
             return
