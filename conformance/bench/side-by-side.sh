@@ -13,6 +13,9 @@
 #   - ring  RING_CLIENTS × RING_MESSAGES   (the original app's test: each client DMs the next one)
 #   - room  1 sender → ROOM_SUBSCRIBERS subscribers × ROOM_MESSAGES messages (fan-out)
 #   - room  ROOM2_SENDERS senders → ROOM2_SUBSCRIBERS subscribers × ROOM_MESSAGES messages
+#   - room  1 sender → ROOM_SUBSCRIBERS subscribers × ROOM_SUSTAINED_MESSAGES messages, Parley targets only: the
+#     sustained fan-out rate (100 messages mostly measure filling and draining the pipeline; RabbitMQ, at
+#     ~17,000 deliveries/s, would need a minute per run)
 #   - connect IDLE_CONNECTIONS idle sessions against a fresh Parley chat node (TCP, then WebSocket): server RSS
 #     delta per session
 # Each row: time (first send → last delivery), delivered/s, p50/p99 latency, ratio of delivered/s to RabbitMQ
@@ -20,7 +23,8 @@
 #
 # Environment (defaults in brackets):
 #   RUNS [3]  RING_CLIENTS [100]  RING_MESSAGES [100]  ROOM_SUBSCRIBERS [1000]  ROOM_MESSAGES [100]
-#   ROOM2_SENDERS [10]  ROOM2_SUBSCRIBERS [100]  IDLE_CONNECTIONS [10000]  WINDOW [64]
+#   ROOM2_SENDERS [10]  ROOM2_SUBSCRIBERS [100]  ROOM_SUSTAINED_MESSAGES [1000] (0 skips it)
+#   IDLE_CONNECTIONS [10000]  WINDOW [64]
 #   SKIP_BUILD=1 (use the existing .build/release/parley)   SKIP_RABBITMQ=1   SKIP_KAFKA=1
 #   BENCH_DIR [<repo>/.data/bench/<UTC time>]: JSON results, server logs, private broker state
 #   Ports: Parley account 18185, chat ws 18184 / tcp 61713; Kafka node ws 18284 / tcp 61714; idle-session
@@ -39,6 +43,7 @@ ROOM_SUBSCRIBERS="${ROOM_SUBSCRIBERS:-1000}"
 ROOM_MESSAGES="${ROOM_MESSAGES:-100}"
 ROOM2_SENDERS="${ROOM2_SENDERS:-10}"
 ROOM2_SUBSCRIBERS="${ROOM2_SUBSCRIBERS:-100}"
+ROOM_SUSTAINED_MESSAGES="${ROOM_SUSTAINED_MESSAGES:-1000}"
 IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-10000}"
 WINDOW="${WINDOW:-64}"
 BENCH_DIR="${BENCH_DIR:-$ROOT/.data/bench/$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -183,11 +188,12 @@ EOF
 LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 RESULTS="$BENCH_DIR/results.tsv"
 : >"$RESULTS"
-run_scenario() { # SCENARIO_LABEL SUBCOMMAND ARGS...
+run_scenario() { # SCENARIO_LABEL SUBCOMMAND ARGS...   (ONLY_TARGETS=prefix limits the targets by name)
     local label="$1"; shift
     local target name pid args run json before after
     for target in "${TARGETS[@]}"; do
         IFS='|' read -r name pid args <<<"$target"
+        [[ -n "${ONLY_TARGETS:-}" && "$name" != "$ONLY_TARGETS"* ]] && continue
         for run in $(seq 1 "$RUNS"); do
             json="$BENCH_DIR/$(echo "$label-$name-$run" | tr -c 'A-Za-z0-9\n-' '_').json"
             before="$(tree_cpu "$pid")"
@@ -216,6 +222,10 @@ done
 run_scenario "ring ${RING_CLIENTS}x${RING_MESSAGES}" ring --clients "$RING_CLIENTS" --messages "$RING_MESSAGES" --window "$WINDOW"
 run_scenario "room 1->${ROOM_SUBSCRIBERS}" room --senders 1 --subscribers "$ROOM_SUBSCRIBERS" --messages "$ROOM_MESSAGES" --window "$WINDOW"
 run_scenario "room ${ROOM2_SENDERS}->${ROOM2_SUBSCRIBERS}" room --senders "$ROOM2_SENDERS" --subscribers "$ROOM2_SUBSCRIBERS" --messages "$ROOM_MESSAGES" --window "$WINDOW"
+if [[ "$ROOM_SUSTAINED_MESSAGES" -gt 0 ]]; then
+    ONLY_TARGETS=Parley run_scenario "room 1->${ROOM_SUBSCRIBERS} x${ROOM_SUSTAINED_MESSAGES} sustained" room --senders 1 \
+        --subscribers "$ROOM_SUBSCRIBERS" --messages "$ROOM_SUSTAINED_MESSAGES" --window "$WINDOW"
+fi
 
 # --- idle connections against Parley ----------------------------------------------------------------------
 # A fresh chat node per transport (the account API runs in its own process), so the RSS delta is the sessions'
