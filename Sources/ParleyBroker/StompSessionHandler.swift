@@ -30,6 +30,9 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     private let framing: OutboundFraming
     /// This event loop's shared flush list (set with the context).
     private var flushQueue: LoopFlushQueue?
+    /// The channel's allocator, kept so a delivery does not reach through `context.channel` (a retain and a
+    /// release per MESSAGE in a fan-out profile).
+    private var allocator = ByteBufferAllocator()
     private var state = State.awaitingConnect
     private var context: ChannelHandlerContext?
     /// The event loop this session lives on; set when the handler joins a pipeline.
@@ -78,6 +81,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         self.context = context
         self.eventLoop = context.eventLoop
         self.flushQueue = broker.flushQueue(for: context.eventLoop)
+        self.allocator = context.channel.allocator
         broker.register(session: self)
         let timeout = configuration.connectTimeout
         connectTimeoutTask = context.eventLoop.scheduleTask(in: timeout) {
@@ -519,7 +523,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
 
     /// Writes one MESSAGE for `delivery` on `subscription`; called on this session's event loop.
     func receive(_ delivery: Delivery, on subscription: Subscription, redelivered: Bool) {
-        guard state == .connected, let context, subscriptions[subscription.id] === subscription else {
+        guard state == .connected, context != nil, subscriptions[subscription.id] === subscription else {
             if subscription.userQueueOwner != nil {
                 // Gone between lookup and delivery: a user-queue message still belongs to another session.
                 broker.redeliver([PendingMessage(subscription: subscription, delivery: delivery, sequence: 0)], excluding: self)
@@ -527,16 +531,16 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
             return
         }
         messageCounter &+= 1
-        let messageId = String(messageCounter)
         var frame = framing.makeBuffer(
             capacity: subscription.messagePrefix.readableBytes + delivery.headerTail.readableBytes
                 + delivery.body.readableBytes + 64,
-            allocator: context.channel.allocator)
+            allocator: allocator)
         frame.writeImmutableBuffer(subscription.messagePrefix)
         frame.writeStaticString("message-id:")
-        frame.writeString(messageId)
+        frame.writeDecimal(messageCounter)
         frame.writeStaticString("\n")
         if subscription.ackMode != .auto {
+            let messageId = String(messageCounter)
             if version == .v1_2 {
                 frame.writeStaticString("ack:")
                 frame.writeString(messageId)
@@ -557,13 +561,13 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     // MARK: - Writing
 
     private func writeFrame(_ frame: StompFrame) {
-        var buffer = framing.makeBuffer(capacity: 256, allocator: ByteBufferAllocator())
+        var buffer = framing.makeBuffer(capacity: 256, allocator: allocator)
         StompEncoder.encode(frame, version: version, into: &buffer)
         writeOutbound(&buffer)
     }
 
     private func writeReceipt(_ receiptId: String) {
-        var buffer = framing.makeBuffer(capacity: 24 + receiptId.utf8.count, allocator: ByteBufferAllocator())
+        var buffer = framing.makeBuffer(capacity: 24 + receiptId.utf8.count, allocator: allocator)
         buffer.writeStaticString("RECEIPT\nreceipt-id:")
         buffer.writeString(HeaderEscaping.escape(receiptId, version: version))
         buffer.writeStaticString("\n\n\0")
@@ -641,7 +645,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         if wroteSinceHeartBeat {
             wroteSinceHeartBeat = false
         } else {
-            var heartBeat = framing.makeBuffer(capacity: 1, allocator: ByteBufferAllocator())
+            var heartBeat = framing.makeBuffer(capacity: 1, allocator: allocator)
             heartBeat.writeInteger(UInt8(ascii: "\n"))
             writeOutbound(&heartBeat)
         }
@@ -710,5 +714,23 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     private static func singleLine(_ text: String) -> String {
         guard text.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return text }
         return text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).joined(separator: " ")
+    }
+}
+
+extension ByteBuffer {
+    /// Writes a non-negative integer in decimal without building a `String` (once per delivered MESSAGE).
+    mutating func writeDecimal(_ value: Int) {
+        precondition(value >= 0)
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for any Int
+        withUnsafeMutableBytes(of: &scratch) { digits in
+            var rest = value
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            writeBytes(UnsafeRawBufferPointer(rebasing: digits[start...]))
+        }
     }
 }

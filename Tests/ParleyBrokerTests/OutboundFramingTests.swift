@@ -60,4 +60,22 @@ import Testing
         try bob.sendRaw("BOGUS\n\n\0")
         try bob.expectError(containing: "unknown command")
     }
+
+    /// Message ids are written as decimal digits straight into the frame: 1, 2, … 12 (more than one digit).
+    @Test(arguments: [OutboundFraming.none, .webSocketText])
+    func messageIdsCountUpInDecimal(framing: OutboundFraming) async throws {
+        let broker = try await makeBroker()
+        let loop = EmbeddedEventLoop()
+        let alice = try TestSession(broker, loop: loop, framing: framing)
+        let bob = try TestSession(broker, loop: loop, framing: framing)
+        try alice.connect("alice")
+        try bob.connect("bob")
+        try bob.subscribe("1", "/topic/rooms.count", ack: "client-individual")
+        for index in 1...12 {
+            try alice.sendChat(#"{"roomId":"count","content":"m\#(index)"}"#)
+        }
+        let messages = try bob.frames()
+        #expect(messages.map { $0.headers["message-id"] } == (1...12).map { String($0) })
+        #expect(messages.map { $0.headers["ack"] } == (1...12).map { String($0) })
+    }
 }
