@@ -10,12 +10,27 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// MARK: - Flat JSON (the strict reader behind chat bodies, relayed events and JWT headers/claims)
+
+let jsonTargets: [Target] = [
+    .target(
+        name: "ParleyJSON",
+        dependencies: [],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyJSONTests",
+        dependencies: ["ParleyJSON"],
+        swiftSettings: strict
+    ),
+]
+
 // MARK: - Relay model (chat events and the relay seam)
 
 let relayTargets: [Target] = [
     .target(
         name: "ParleyRelay",
-        dependencies: [],
+        dependencies: ["ParleyJSON"],
         swiftSettings: strict
     ),
     .testTarget(
@@ -56,6 +71,7 @@ let accountTargets: [Target] = [
     .target(
         name: "ParleyAuth",
         dependencies: [
+            "ParleyJSON",
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "Crypto", package: "swift-crypto"),
         ],
@@ -64,7 +80,7 @@ let accountTargets: [Target] = [
     .testTarget(
         name: "ParleyAuthTests",
         dependencies: [
-            "ParleyAuth",
+            "ParleyAuth", "ParleyJSON",
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "Crypto", package: "swift-crypto"),
         ],
@@ -130,7 +146,7 @@ let brokerTargets: [Target] = [
     .target(
         name: "ParleyBroker",
         dependencies: [
-            "ParleyCodec", "ParleyRelay",
+            "ParleyCodec", "ParleyRelay", "ParleyJSON",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Metrics", package: "swift-metrics"),
         ],
@@ -390,6 +406,6 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
-    targets: relayTargets + codecTargets + accountTargets + brokerTargets + clientTargets + kafkaTargets
+    targets: jsonTargets + relayTargets + codecTargets + accountTargets + brokerTargets + clientTargets + kafkaTargets
         + conformanceTargets + executableTargets
 )

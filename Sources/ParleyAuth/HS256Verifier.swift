@@ -1,4 +1,5 @@
 import Crypto
+import ParleyJSON
 
 /// Verifies compact HS256 JWS tokens without Foundation's JSON decoder.
 ///
@@ -115,10 +116,9 @@ struct HS256Verifier: Sendable {
     func verifyJWS(_ token: String, now: Double, leeway: Double) throws(TokenError) -> FlatJSONObject? {
         let payload = try verifySignature(token)
         guard let claims = FlatJSONObject(parsing: payload) else { return nil }
-        switch claims["exp"] {
-        case nil: break
-        case .number(let expiry): if now >= expiry + leeway { throw .expired }
-        default: throw .missingClaim("exp")
+        if let value = claims["exp"] {
+            guard let expiry = value.numberValue else { throw .missingClaim("exp") }
+            if now >= expiry + leeway { throw .expired }
         }
         try Self.checkNotBefore(claims, now: now, leeway: leeway)
         return claims
@@ -134,8 +134,8 @@ struct HS256Verifier: Sendable {
         guard case .string(let tokenTypeName) = claims[TokenType.claimName] else {
             throw .missingClaim(TokenType.claimName)
         }
-        guard case .number(let expiry) = claims["exp"] else { throw .missingClaim("exp") }
-        guard case .number(let issuedAt) = claims["iat"] else { throw .missingClaim("iat") }
+        guard let expiry = claims["exp"]?.numberValue else { throw .missingClaim("exp") }
+        guard let issuedAt = claims["iat"]?.numberValue else { throw .missingClaim("iat") }
         guard case .string(let tokenID) = claims["jti"], !tokenID.isEmpty else { throw .missingClaim("jti") }
         guard tokenTypeName == expectedType.rawValue else { throw .wrongTokenType(expected: expectedType) }
         if now >= expiry + leeway { throw .expired }
@@ -150,10 +150,8 @@ struct HS256Verifier: Sendable {
     }
 
     private static func checkNotBefore(_ claims: FlatJSONObject, now: Double, leeway: Double) throws(TokenError) {
-        switch claims["nbf"] {
-        case nil: break
-        case .number(let notBefore): if now + leeway < notBefore { throw .notYetValid }
-        default: throw .missingClaim("nbf")
-        }
+        guard let value = claims["nbf"] else { return }
+        guard let notBefore = value.numberValue else { throw .missingClaim("nbf") }
+        if now + leeway < notBefore { throw .notYetValid }
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import ParleyJSON
 import ParleyRelay
 
 /// Why a `/app/chat.sendMessage` body was refused; `message` is client safe.
@@ -85,7 +86,7 @@ extension Optional where Wrapped == JSONScalar {
         case nil, .null?: return nil
         case .string(let value)?: return value
         case .integer(let value)?: return String(value)
-        case .other?: throw ChatMessageDecodingError(message: "field '\(field)' has the wrong type")
+        case .number?, .bool?, .composite?: throw ChatMessageDecodingError(message: "field '\(field)' has the wrong type")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyJSON
 import Synchronization
 
 /// The payload a client SENDs to `/app/chat.sendMessage` (the original Spring app's `ChatMessage`).

@@ -47,57 +47,49 @@ struct StompConnectionTests {
         }
     }
 
-    @Test(arguments: [false, true])
-    func decodingErrorsEndTheSequenceWithTheError(webSocket: Bool) async throws {
+    /// Connects, sends a SEND to `destination` (which makes the echo server misbehave) and returns the error
+    /// that ended the inbound sequence after CONNECTED.
+    private func errorAfterSending(
+        to destination: String, webSocket: Bool, configuration: StompConnection.Configuration = .init()
+    ) async throws -> (any Error)? {
         let server = try await EchoStompServer.start(webSocket: webSocket)
         defer { Task { await server.stop() } }
-        try await withTimeout(10, "decoding error") {
-            var configuration = StompConnection.Configuration()
-            configuration.limits.maxCommandLength = 32
+        return try await withTimeout(10, "error after SEND to \(destination)") {
             let connection = try await StompConnection.connect(to: try StompEndpoint(url: server.url), configuration: configuration)
             try await connection.sendRaw(Self.connectFrame)
-            try await connection.send(StompFrame(.send, headers: ["destination": "/garbage"]))
+            try await connection.send(StompFrame(.send, headers: ["destination": destination]))
             var inbound = connection.inbound.makeAsyncIterator()
-            guard case .frame(let connected) = try await inbound.next() else {
+            guard case .frame(let connected) = try await inbound.next(), connected.command == .connected else {
                 Issue.record("expected CONNECTED")
-                return
+                return nil
             }
-            #expect(connected.command == .connected)
             do {
                 let next = try await inbound.next()
-                Issue.record("expected a decoding error, got \(String(describing: next))")
-            } catch let error as StompDecodingError {
-                #expect(error.kind == .commandTooLong)
+                Issue.record("expected the sequence to end with an error, got \(String(describing: next))")
+                return nil
+            } catch {
+                return error
             }
         }
     }
 
     @Test(arguments: [false, true])
+    func decodingErrorsEndTheSequenceWithTheError(webSocket: Bool) async throws {
+        var configuration = StompConnection.Configuration()
+        configuration.limits.maxCommandLength = 32
+        let error = try await errorAfterSending(to: "/garbage", webSocket: webSocket, configuration: configuration)
+        #expect((error as? StompDecodingError)?.kind == .commandTooLong, "\(String(describing: error))")
+    }
+
+    @Test(arguments: [false, true])
     func frameCutOffByTheCloseIsAnError(webSocket: Bool) async throws {
-        let server = try await EchoStompServer.start(webSocket: webSocket)
-        defer { Task { await server.stop() } }
-        try await withTimeout(10, "truncated frame") {
-            let connection = try await StompConnection.connect(to: try StompEndpoint(url: server.url))
-            try await connection.sendRaw(Self.connectFrame)
-            try await connection.send(StompFrame(.send, headers: ["destination": "/truncated"]))
-            var inbound = connection.inbound.makeAsyncIterator()
-            guard case .frame(let connected) = try await inbound.next() else {
-                Issue.record("expected CONNECTED")
-                return
-            }
-            #expect(connected.command == .connected)
-            do {
-                let next = try await inbound.next()
-                Issue.record("expected the cut-off frame to be an error, got \(String(describing: next))")
-            } catch let error as ByteToMessageDecoderError {
-                guard case .leftoverDataWhenDone(let leftover) = error else {
-                    Issue.record("unexpected \(error)")
-                    return
-                }
-                // The streaming decoder had parsed the headers already; the body bytes are what was left.
-                #expect(String(buffer: leftover) == "hal")
-            }
+        let error = try await errorAfterSending(to: "/truncated", webSocket: webSocket)
+        guard case .leftoverDataWhenDone(let leftover)? = error as? ByteToMessageDecoderError else {
+            Issue.record("expected leftoverDataWhenDone, got \(String(describing: error))")
+            return
         }
+        // The streaming decoder had parsed the headers already; the body bytes are what was left.
+        #expect(String(buffer: leftover) == "hal")
     }
 
     @Test func webSocketUpgradeRejectionIsAnError() async throws {

@@ -6,11 +6,18 @@ public struct FlatJSONError: Error, Sendable {
 
 /// A JSON value as far as a flat object needs it.
 public enum JSONScalar: Equatable, Sendable {
+    /// A string (escapes resolved, valid UTF-8).
     case string(String)
+    /// A number written without fraction or exponent that fits in 64 bits.
     case integer(Int64)
+    /// Any other number.
+    case number(Double)
+    /// `true` or `false`.
+    case bool(Bool)
+    /// `null`.
     case null
-    /// Anything else (boolean, fraction, array, object): always the wrong type for our fields.
-    case other
+    /// A nested array or object (skipped, not kept).
+    case composite
 }
 
 extension JSONScalar {
@@ -19,17 +26,26 @@ extension JSONScalar {
         switch self {
         case .string(let value): value
         case .integer(let value): String(value)
-        case .null, .other: nil
+        case .number, .bool, .null, .composite: nil
+        }
+    }
+
+    /// The value of a number, integer or not; `nil` for anything else.
+    public var numberValue: Double? {
+        switch self {
+        case .integer(let value): Double(value)
+        case .number(let value): value
+        case .string, .bool, .null, .composite: nil
         }
     }
 }
 
 /// A strict single-pass reader for one flat JSON object over raw bytes: members are handed out as they are
-/// read; nested arrays and objects are skipped (``JSONScalar/other``). Anything that is not strict JSON
-/// (RFC 8259) throws.
+/// read; nested arrays and objects are skipped (``JSONScalar/composite``, iteratively: no nesting depth can
+/// exhaust the stack). Anything that is not strict JSON (RFC 8259, strings in valid UTF-8) throws.
 ///
-/// Chat bodies and relayed events are flat objects read once per message on hot paths, where Foundation's
-/// `JSONDecoder` cost several times more than everything else around it.
+/// Chat bodies, relayed events and JWT headers and claims are flat objects read on hot paths (once per message,
+/// once per token), where Foundation's `JSONDecoder` cost several times more than everything else around them.
 public struct FlatJSONReader {
     let bytes: UnsafeRawBufferPointer
     var index = 0
@@ -97,13 +113,13 @@ public struct FlatJSONReader {
             return .null
         case UInt8(ascii: "t"):
             try literal("true")
-            return .other
+            return .bool(true)
         case UInt8(ascii: "f"):
             try literal("false")
-            return .other
+            return .bool(false)
         case UInt8(ascii: "["), UInt8(ascii: "{"):
             try skipContainer()
-            return .other
+            return .composite
         default:
             throw invalid
         }
@@ -139,10 +155,10 @@ public struct FlatJSONReader {
             guard let byte = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { throw invalid }
             while let byte = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { index += 1 }
         }
-        guard isInteger, let value = Int64(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)) else {
-            return .other
-        }
-        return .integer(value)
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        if isInteger, let value = Int64(text) { return .integer(value) }
+        guard let value = Double(text), value.isFinite else { throw invalid }
+        return .number(value)
     }
 
     /// Skips a nested array or object, honouring strings so that brackets inside them do not count.
@@ -168,7 +184,7 @@ public struct FlatJSONReader {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                let value = try validUTF8(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
                 index += 1
                 return value
             }
@@ -181,7 +197,8 @@ public struct FlatJSONReader {
             let byte = try take()
             switch byte {
             case UInt8(ascii: "\""):
-                return String(decoding: scalars, as: UTF8.self)
+                guard let string = String(validating: scalars, as: UTF8.self) else { throw invalid }
+                return string
             case UInt8(ascii: "\\"):
                 let escape = try take()
                 switch escape {
@@ -211,6 +228,12 @@ public struct FlatJSONReader {
                 scalars.append(byte)
             }
         }
+    }
+
+    /// `bytes` as a `String`; invalid UTF-8 is an error, not repaired.
+    private func validUTF8(_ bytes: UnsafeRawBufferPointer) throws(FlatJSONError) -> String {
+        guard let string = String(validating: bytes, as: UTF8.self) else { throw invalid }
+        return string
     }
 
     private mutating func hex4() throws(FlatJSONError) -> UInt32 {
