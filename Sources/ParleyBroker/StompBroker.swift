@@ -300,6 +300,9 @@ final class Subscription: Sendable {
     let eventLoop: any EventLoop
     /// `MESSAGE\ndestination:…\nsubscription:…\n`, escaped for the session's version.
     let messagePrefix: ByteBuffer
+    /// Cleared by UNSUBSCRIBE (on the session's loop, where deliveries check it): a delivery already on its way
+    /// to a subscription that ended is dropped, and one for a re-used id does not reach the new subscription.
+    let isActive = Atomic<Bool>(true)
 
     init(
         id: String, destination: String, userQueueOwner: String?, ackMode: AckMode, session: StompSessionHandler,

@@ -425,6 +425,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
             fail("no subscription with id '\(id)' in this session", receiptId: receipt)
             return .failed
         }
+        subscription.isActive.store(false, ordering: .relaxed)
         broker.remove(subscription)
         let orphaned = unacked.filter { $0.value.subscription === subscription }
         for key in orphaned.keys { unacked[key] = nil }
@@ -523,7 +524,8 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
 
     /// Writes one MESSAGE for `delivery` on `subscription`; called on this session's event loop.
     func receive(_ delivery: Delivery, on subscription: Subscription, redelivered: Bool) {
-        guard state == .connected, context != nil, subscriptions[subscription.id] === subscription else {
+        // The flag, not a lookup by id: one relaxed load instead of hashing the id for every delivery.
+        guard state == .connected, context != nil, subscription.isActive.load(ordering: .relaxed) else {
             if subscription.userQueueOwner != nil {
                 // Gone between lookup and delivery: a user-queue message still belongs to another session.
                 broker.redeliver([PendingMessage(subscription: subscription, delivery: delivery, sequence: 0)], excluding: self)

@@ -31,10 +31,8 @@ struct LoadSession: Sendable {
 final class MessagingRun: Sendable {
     private struct Progress: ~Copyable {
         var sent = 0
-        var unique = 0
         var firstSendNanos: UInt64 = 0
         var lastSendNanos: UInt64 = 0
-        var lastDeliveryNanos: UInt64 = 0
         var connectionErrors = 0
         var errors: [String] = []
     }
@@ -47,6 +45,10 @@ final class MessagingRun: Sendable {
     let settings: LoadSettings
     let topology: Topology
     private let progress = Mutex(Progress())
+    /// Per-delivery counters, kept out of `progress`: every reader task touches them for every message, and
+    /// a relaxed atomic costs less than taking a shared lock.
+    private let uniqueDeliveries = Atomic<Int>(0)
+    private let lastDeliveryNanos = Atomic<UInt64>(0)
     private let histogramShards: [NIOLockedValueBox<Histogram<UInt64>>]
     private let receivers: [NIOLockedValueBox<ReceiverState>]
     private let windows: [AsyncPermits]
@@ -130,7 +132,8 @@ final class MessagingRun: Sendable {
             var lastChange = clock.now
             while true {
                 let sendersDone = sendersFinished.load(ordering: .acquiring)
-                let (sent, unique) = progress.withLock { ($0.sent, $0.unique) }
+                let sent = progress.withLock { $0.sent }
+                let unique = uniqueDeliveries.load(ordering: .relaxed)
                 let expected = sendersDone ? self.expectedNow() : nil
                 if let expected, unique >= expected { break }
                 if clock.now >= hardDeadline {
@@ -304,9 +307,12 @@ final class MessagingRun: Sendable {
         guard isNew else { return }
         let micros = now > payload.sentNanos ? (now - payload.sentNanos) / 1000 : 0
         histogramShards[myIndex % histogramShards.count].withLockedValue { _ = $0.record(max(1, micros)) }
-        progress.withLock { progress in
-            progress.unique += 1
-            progress.lastDeliveryNanos = max(progress.lastDeliveryNanos, now)
+        uniqueDeliveries.wrappingAdd(1, ordering: .relaxed)
+        var latest = lastDeliveryNanos.load(ordering: .relaxed)
+        while now > latest {
+            let (exchanged, current) = lastDeliveryNanos.compareExchange(expected: latest, desired: now, ordering: .relaxed)
+            if exchanged { break }
+            latest = current
         }
         windows[payload.sender].release(1)
     }
@@ -314,7 +320,8 @@ final class MessagingRun: Sendable {
     // MARK: Results
 
     private func snapshot() -> LoadProgress {
-        let (sent, unique, first, errors) = progress.withLock { ($0.sent, $0.unique, $0.firstSendNanos, $0.connectionErrors) }
+        let (sent, first, errors) = progress.withLock { ($0.sent, $0.firstSendNanos, $0.connectionErrors) }
+        let unique = uniqueDeliveries.load(ordering: .relaxed)
         let now = NIODeadline.now().uptimeNanoseconds
         let elapsed: Duration = first == 0 ? .zero : .nanoseconds(Int64(now - first))
         return LoadProgress(elapsed: elapsed, sent: sent, delivered: unique, expected: expectedUpFront, connectionErrors: errors)
@@ -349,7 +356,9 @@ final class MessagingRun: Sendable {
             max: Double(histogram.max) / 1000,
             mean: histogram.mean / 1000
         )
-        let snapshot = progress.withLock { ($0.firstSendNanos, $0.lastSendNanos, $0.lastDeliveryNanos, $0.connectionErrors, $0.errors) }
+        let snapshot = progress.withLock {
+            ($0.firstSendNanos, $0.lastSendNanos, lastDeliveryNanos.load(ordering: .relaxed), $0.connectionErrors, $0.errors)
+        }
         let (first, lastSend, lastDelivery, connectionErrors, errors) = snapshot
         let elapsed = first > 0 && lastDelivery > first ? Double(lastDelivery - first) / 1e9 : 0
         let sendSpan = first > 0 && lastSend > first ? Double(lastSend - first) / 1e9 : 0
