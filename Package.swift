@@ -50,7 +50,7 @@ let codecTargets: [Target] = [
     ),
     .target(
         name: "ParleyCodecJSON",
-        dependencies: ["ParleyCodec", .product(name: "NIOCore", package: "swift-nio")],
+        dependencies: ["ParleyCodec", "ParleyJSON", .product(name: "NIOCore", package: "swift-nio")],
         swiftSettings: strict
     ),
     .testTarget(
@@ -291,7 +291,7 @@ let conformanceTargets: [Target] = [
     .target(
         name: "ParleyProfiles",
         dependencies: [
-            "ParleyClient",
+            "ParleyClient", "ParleyJSON",
             .product(name: "Yams", package: "Yams"),
         ],
         swiftSettings: strict

@@ -82,11 +82,8 @@ enum ChatMessageDecoding {
 extension Optional where Wrapped == JSONScalar {
     /// An id field: a string or an integer; `nil` when absent or null.
     fileprivate func id(field: String) throws(ChatMessageDecodingError) -> String? {
-        switch self {
-        case nil, .null?: return nil
-        case .string(let value)?: return value
-        case .integer(let value)?: return String(value)
-        case .number?, .bool?, .composite?: throw ChatMessageDecodingError(message: "field '\(field)' has the wrong type")
-        }
+        guard let value = self, value != .null else { return nil }
+        guard let id = value.idValue else { throw ChatMessageDecodingError(message: "field '\(field)' has the wrong type") }
+        return id
     }
 }

@@ -21,12 +21,7 @@ public enum OutboundFraming: Sendable {
 
     /// A buffer for one outbound frame of about `capacity` bytes, with the headroom reserved.
     func makeBuffer(capacity: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: capacity + headroom)
-        if headroom > 0 {
-            buffer.moveWriterIndex(to: headroom)
-            buffer.moveReaderIndex(to: headroom)
-        }
-        return buffer
+        WebSocketServerFrame.buffer(capacity: capacity, headroom: headroom, allocator: allocator)
     }
 
     /// Turns the STOMP bytes in `buffer` into what goes on the wire.
@@ -62,9 +57,7 @@ public enum WebSocketServerFrame {
         let length = buffer.readableBytes
         let headerLength = headerLength(payload: length)
         if buffer.readerIndex < headerLength {
-            var framed = ByteBufferAllocator().buffer(capacity: headerLength + length)
-            framed.moveWriterIndex(to: headerLength)
-            framed.moveReaderIndex(to: headerLength)
+            var framed = self.buffer(capacity: length, headroom: headerLength, allocator: ByteBufferAllocator())
             framed.writeImmutableBuffer(buffer)
             buffer = framed
         }
@@ -85,11 +78,17 @@ public enum WebSocketServerFrame {
 
     /// A complete control or data frame with `payload`.
     public static func make(opcode: UInt8, payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: maximumHeaderLength + payload.readableBytes)
-        buffer.moveWriterIndex(to: maximumHeaderLength)
-        buffer.moveReaderIndex(to: maximumHeaderLength)
+        var buffer = buffer(capacity: payload.readableBytes, headroom: maximumHeaderLength, allocator: allocator)
         buffer.writeImmutableBuffer(payload)
         prependHeader(opcode: opcode, to: &buffer)
+        return buffer
+    }
+
+    /// An empty buffer for `capacity` bytes with `headroom` bytes reserved in front of its reader index.
+    static func buffer(capacity: Int, headroom: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: capacity + headroom)
+        buffer.moveWriterIndex(to: headroom)
+        buffer.moveReaderIndex(to: headroom)
         return buffer
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import ParleyCodec
+import ParleyJSON
 
 /// A JSON input that does not describe a frame.
 public struct StompJSONError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -127,24 +128,9 @@ public enum StompJSON {
         return pretty ? "{\n  " + members.joined(separator: ",\n  ") + "\n}" : "{" + members.joined(separator: ",") + "}"
     }
 
-    /// A JSON string literal (RFC 8259 escaping; non-ASCII kept as UTF-8).
+    /// A JSON string literal (RFC 8259 escaping, DEL escaped too; non-ASCII kept as UTF-8).
     public static func quoted(_ text: String) -> String {
-        var result = "\""
-        result.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
+        JSONString.quoted(text, escapingDelete: true)
     }
 
     /// Reads items from JSON text: one object, an array of objects, or one object per line (what

@@ -252,3 +252,45 @@ public struct FlatJSONReader {
         return value
     }
 }
+
+/// Writes JSON string literals (RFC 8259 escaping; non-ASCII kept as UTF-8): the one writer behind chat events,
+/// frames as JSON, profile templates and minted tokens.
+public enum JSONString {
+    /// Appends `string` as a quoted JSON string literal; `escapingDelete` also writes DEL (0x7F) as `\u007f`.
+    public static func append(_ string: String, to out: inout [UInt8], escapingDelete: Bool = false) {
+        out.append(UInt8(ascii: "\""))
+        let needsEscape: (UInt8) -> Bool = { byte in
+            byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || (escapingDelete && byte == 0x7F)
+        }
+        // Fast path: most text needs no escaping and is appended in one copy.
+        guard string.utf8.contains(where: needsEscape) else {
+            out.append(contentsOf: string.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        let hex = Array("0123456789abcdef".utf8)
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case _ where needsEscape(byte):
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// `string` as a quoted JSON string literal.
+    public static func quoted(_ string: String, escapingDelete: Bool = false) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(string.utf8.count + 2)
+        append(string, to: &out, escapingDelete: escapingDelete)
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -244,16 +244,13 @@ final class MessagingRun: Sendable {
         } else { nil }
         var sequence = 0
         while settings.messagesPerSender.map({ sequence < $0 }) ?? true {
+            let due = interval.map { start + $0 * sequence }
             // Open loop: the schedule decides what a timed run sends (a message due before the end is sent even if
             // the sender runs late), so a loaded load generator does not silently lower the offered rate.
-            if let stopAt {
-                let reference = interval.map { start + $0 * sequence } ?? clock.now
-                if reference >= stopAt { break }
-            }
+            if let stopAt, (due ?? clock.now) >= stopAt { break }
             if Task.isCancelled { break }
             do {
-                if let interval {
-                    let due = start + interval * sequence
+                if let due {
                     if due > clock.now { try await Task.sleep(until: due, clock: clock) }
                 } else {
                     try await windows[me.index].acquire(topology.receiversPerMessage)

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyJSON
 
 /// How logical destinations map to one server's destination names and message bodies.
 ///
@@ -167,18 +168,6 @@ public enum Template {
 
     /// `value` as a quoted, escaped JSON string.
     public static func jsonStringLiteral(_ value: String) -> String {
-        var result = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case let s where s.value < 0x20: result += String(format: "\\u%04x", s.value)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
+        JSONString.quoted(value)
     }
 }

@@ -175,19 +175,19 @@ public struct ChatEvent: Codable, Sendable, Equatable {
         var out: [UInt8] = []
         out.reserveCapacity(160 + content.utf8.count)
         out.append(contentsOf: #"{"messageId":"#.utf8)
-        appendJSONString(messageId, to: &out)
+        JSONString.append(messageId, to: &out)
         out.append(contentsOf: #","roomId":"#.utf8)
-        appendJSONString(roomId, to: &out)
+        JSONString.append(roomId, to: &out)
         out.append(contentsOf: #","senderId":"#.utf8)
-        appendJSONString(senderId, to: &out)
+        JSONString.append(senderId, to: &out)
         out.append(contentsOf: #","receiverId":"#.utf8)
-        if let receiverId { appendJSONString(receiverId, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        if let receiverId { JSONString.append(receiverId, to: &out) } else { out.append(contentsOf: "null".utf8) }
         out.append(contentsOf: #","content":"#.utf8)
-        appendJSONString(content, to: &out)
+        JSONString.append(content, to: &out)
         out.append(contentsOf: #","messageType":"#.utf8)
-        appendJSONString(messageType, to: &out)
+        JSONString.append(messageType, to: &out)
         out.append(contentsOf: #","timestamp":"#.utf8)
-        appendJSONString(timestamp, to: &out)
+        JSONString.append(timestamp, to: &out)
         out.append(UInt8(ascii: "}"))
         return out
     }
@@ -266,33 +266,6 @@ public struct ChatEvent: Codable, Sendable, Equatable {
 
 private let messageIdCounter = Atomic<UInt64>(0)
 private let messageIdKeys = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
-
-/// Appends `string` as a JSON string literal (RFC 8259 escaping).
-public func appendJSONString(_ string: String, to out: inout [UInt8]) {
-    out.append(UInt8(ascii: "\""))
-    // Fast path: most chat text needs no escaping and is appended in one copy.
-    if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-        out.append(contentsOf: string.utf8)
-        out.append(UInt8(ascii: "\""))
-        return
-    }
-    for byte in string.utf8 {
-        switch byte {
-        case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-        case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-        case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-        case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-        case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-        case 0..<0x20:
-            let hex = Array("0123456789abcdef".utf8)
-            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0xF)])
-        default: out.append(byte)
-        }
-    }
-    out.append(UInt8(ascii: "\""))
-}
 
 extension KeyedDecodingContainer {
     fileprivate func decodeFlexibleID(_ key: Key) throws -> String {
