@@ -25,6 +25,26 @@ let jsonTargets: [Target] = [
     ),
 ]
 
+// MARK: - WebSocket wire format (frames read and written without NIO's frame codec, for both sides)
+
+let webSocketTargets: [Target] = [
+    .target(
+        name: "ParleyWebSocket",
+        dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+        swiftSettings: strict
+    ),
+    .testTarget(
+        name: "ParleyWebSocketTests",
+        dependencies: [
+            "ParleyWebSocket",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+]
+
 // MARK: - Relay model (chat events and the relay seam)
 
 let relayTargets: [Target] = [
@@ -146,7 +166,7 @@ let brokerTargets: [Target] = [
     .target(
         name: "ParleyBroker",
         dependencies: [
-            "ParleyCodec", "ParleyRelay", "ParleyJSON",
+            "ParleyCodec", "ParleyRelay", "ParleyJSON", "ParleyWebSocket",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Metrics", package: "swift-metrics"),
         ],
@@ -155,7 +175,7 @@ let brokerTargets: [Target] = [
     .target(
         name: "ParleyServer",
         dependencies: [
-            "ParleyBroker", "ParleyAuth",
+            "ParleyBroker", "ParleyAuth", "ParleyWebSocket",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -196,7 +216,7 @@ let clientTargets: [Target] = [
     .target(
         name: "ParleyClient",
         dependencies: [
-            "ParleyCodec",
+            "ParleyCodec", "ParleyWebSocket",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -406,6 +426,6 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
-    targets: jsonTargets + relayTargets + codecTargets + accountTargets + brokerTargets + clientTargets + kafkaTargets
+    targets: jsonTargets + webSocketTargets + relayTargets + codecTargets + accountTargets + brokerTargets + clientTargets + kafkaTargets
         + conformanceTargets + executableTargets
 )

@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import ParleyCodec
+import ParleyWebSocket
 
 /// A low-level STOMP connection over TCP or WebSocket: frames and raw bytes out, decoded frames and heart-beats
 /// in. No session logic: it does not send CONNECT by itself, which lets conformance tests drive any exchange,
@@ -70,6 +71,7 @@ public final class StompConnection: Sendable {
     public let inbound: StompInboundStream
 
     private let channel: any Channel
+    private let outbound: OutboundBatcher
     private let versionBox: NIOLockedValueBox<StompVersion>
 
     private init(
@@ -81,6 +83,7 @@ public final class StompConnection: Sendable {
     ) {
         self.endpoint = endpoint
         self.channel = channel
+        self.outbound = OutboundBatcher(channel: channel)
         self.negotiatedSubprotocol = subprotocol
         self.inbound = inbound
         self.versionBox = versionBox
@@ -164,18 +167,12 @@ public final class StompConnection: Sendable {
                 channel = try await bootstrap
                     .channelInitializer { channel in
                         let failureHandler = WebSocketHandshakeFailureHandler(promise: handshake)
-                        let upgrader = NIOWebSocketClientUpgrader(
-                            maxFrameSize: configuration.maxWebSocketFrameSize,
-                            automaticErrorHandling: true
+                        let upgrader = StompWebSocketClientUpgrader(
+                            messageKind: configuration.webSocketMessageKind,
+                            maxFrameSize: configuration.maxWebSocketFrameSize
                         ) { channel, response in
-                            channel.eventLoop.makeCompletedFuture {
-                                try channel.pipeline.syncOperations.addHandler(
-                                    WebSocketStompBridge(messageKind: configuration.webSocketMessageKind)
-                                )
-                                try makeStompHandlers(channel)
-                                let chosen = response.headers.first(name: "Sec-WebSocket-Protocol")
-                                handshake.succeed(chosen)
-                            }
+                            try makeStompHandlers(channel)
+                            handshake.succeed(response.headers.first(name: "Sec-WebSocket-Protocol"))
                         }
                         return channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHTTPClientHandlers(
@@ -231,9 +228,18 @@ public final class StompConnection: Sendable {
     /// queued on the channel; when the channel's outbound buffer is over its high watermark, once they are
     /// written. Throws ``StompConnectionError/connectionClosed`` on a closed connection.
     public func send(_ frame: StompFrame) async throws {
-        let buffer = StompEncoder.encode(frame, version: protocolVersion)
+        // Over WebSocket the frame header goes in front of the STOMP bytes: one buffer per message, not two.
+        var buffer = ByteBuffer()
+        let headroom = if case .webSocket = endpoint.transport { Self.webSocketClientHeaderSpace } else { 0 }
+        buffer.reserveCapacity(StompEncoder.estimatedSize(of: frame) + headroom)
+        buffer.moveWriterIndex(to: headroom)
+        buffer.moveReaderIndex(to: headroom)
+        StompEncoder.encode(frame, version: protocolVersion, into: &buffer)
         try await write(buffer)
     }
+
+    /// The longest header of a masked client WebSocket frame (2 + 8 length bytes + 4 mask bytes).
+    private static let webSocketClientHeaderSpace = WebSocketWire.maximumHeaderLength
 
     /// Writes a single end-of-line heart-beat.
     public func sendHeartBeat() async throws {
@@ -264,13 +270,15 @@ public final class StompConnection: Sendable {
         guard channel.isActive else { throw StompConnectionError.connectionClosed }
         // While the outbound buffer is below its high watermark, queue the write and return at once: a
         // continuation per frame costs more than the write itself. Above it, wait for this write to finish,
-        // which is the backpressure. Writes stay in order either way; a failed write closes the channel.
+        // which is the backpressure. Writes stay in order either way (one queue); a failed write closes the channel.
         if channel.isWritable {
-            channel.writeAndFlush(buffer, promise: nil)
+            outbound.enqueue(buffer, promise: nil)
             return
         }
         do {
-            try await channel.writeAndFlush(buffer)
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            outbound.enqueue(buffer, promise: written)
+            try await written.futureResult.get()
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed {
             throw StompConnectionError.connectionClosed
         } catch {

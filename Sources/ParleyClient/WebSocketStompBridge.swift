@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import ParleyWebSocket
 
 /// Whether outgoing STOMP bytes travel in WebSocket text or binary messages.
 public enum WebSocketMessageKind: String, Sendable, Hashable, CaseIterable {
@@ -10,49 +11,96 @@ public enum WebSocketMessageKind: String, Sendable, Hashable, CaseIterable {
     case binary
 }
 
-/// Sits between the WebSocket frame codec and the STOMP byte decoder: unwraps data messages into a byte stream
+/// The client's WebSocket layer, directly on the socket's bytes: reads server frames into a STOMP byte stream
 /// (a STOMP frame may span messages, a message may hold several frames), answers pings and close handshakes,
-/// and wraps each outgoing buffer into one masked message, as RFC 6455 requires of clients.
+/// and turns each outgoing buffer into one masked message, as RFC 6455 requires of clients.
+///
+/// It replaces NIO's frame decoder, encoder and a bridge between them: no `WebSocketFrame` and no boxed
+/// `NIOAny` per message, the header goes into room the connection reserved in front of each STOMP frame, and
+/// masking runs eight bytes at a time, so a load generator's WebSocket clients cost about what TCP ones do.
 final class WebSocketStompBridge: ChannelDuplexHandler {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = WebSocketFrame
+    typealias OutboundOut = ByteBuffer
 
-    private let messageKind: WebSocketMessageKind
+    private let opcode: UInt8
+    private let reader: WebSocketFrameReader
+    private var partial: ByteBuffer?
     private var sentClose = false
+    private var failed = false
+    private var maskingKeys = MaskingKeySource()
 
-    init(messageKind: WebSocketMessageKind) {
-        self.messageKind = messageKind
+    init(messageKind: WebSocketMessageKind, maxFrameSize: Int) {
+        self.opcode = messageKind == .text ? WebSocketWire.textOpcode : WebSocketWire.binaryOpcode
+        self.reader = WebSocketFrameReader(maxPayload: maxFrameSize, role: .client)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        guard !failed else { return }
+        var bytes = unwrapInboundIn(data)
+        if var earlier = partial.take() {
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        do {
+            while let frame = try reader.next(from: &bytes) {
+                handle(frame, context: context)
+                if failed { return }
+            }
+        } catch {
+            fail(error, context: context)
+            return
+        }
+        if bytes.readableBytes > 0 {
+            bytes.discardReadBytes()
+            partial = bytes
+        }
+    }
+
+    private func handle(_ frame: WebSocketWireFrame, context: ChannelHandlerContext) {
         switch frame.opcode {
-        case .text, .binary, .continuation:
-            context.fireChannelRead(wrapInboundOut(frame.unmaskedData))
-        case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
-        case .connectionClose:
-            if !sentClose {
-                sentClose = true
-                var echo = frame.unmaskedData
-                let code = echo.readSlice(length: min(2, echo.readableBytes)) ?? ByteBuffer()
-                let reply = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: code)
-                context.writeAndFlush(wrapOutboundOut(reply)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            } else {
+        case WebSocketWire.textOpcode, WebSocketWire.binaryOpcode, WebSocketWire.continuationOpcode:
+            if frame.payload.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(frame.payload)) }
+        case WebSocketWire.pingOpcode:
+            context.writeAndFlush(wrapOutboundOut(controlFrame(WebSocketWire.pongOpcode, frame.payload, context)), promise: nil)
+        case WebSocketWire.closeOpcode:
+            if sentClose {
                 context.close(promise: nil)
+            } else {
+                sentClose = true
+                var echo = frame.payload
+                let code = echo.readSlice(length: min(2, echo.readableBytes)) ?? ByteBuffer()
+                context.writeAndFlush(wrapOutboundOut(controlFrame(WebSocketWire.closeOpcode, code, context)))
+                    .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             }
         default:
-            break
+            break  // pong
+        }
+    }
+
+    /// A frame the server should not have sent: close with 1009 (too big) or 1002 and end the STOMP stream
+    /// with the error.
+    private func fail(_ error: WebSocketWireError, context: ChannelHandlerContext) {
+        failed = true
+        partial = nil
+        let code: WebSocketErrorCode = if case .payloadTooLarge = error { .messageTooLarge } else { .protocolError }
+        context.fireErrorCaught(error)
+        if !sentClose, context.channel.isActive {
+            sentClose = true
+            var payload = context.channel.allocator.buffer(capacity: 2)
+            payload.write(webSocketErrorCode: code)
+            context.writeAndFlush(wrapOutboundOut(controlFrame(WebSocketWire.closeOpcode, payload, context)))
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
         }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let bytes = unwrapOutboundIn(data)
-        let opcode: WebSocketOpcode = messageKind == .text ? .text : .binary
-        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: opcode, maskKey: .random(), data: bytes)), promise: promise)
+        var bytes = unwrapOutboundIn(data)
+        WebSocketWire.prependHeader(opcode: opcode, maskingKey: maskingKeys.next32(), to: &bytes)
+        context.write(wrapOutboundOut(bytes), promise: promise)
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
@@ -64,13 +112,57 @@ final class WebSocketStompBridge: ChannelDuplexHandler {
         sentClose = true
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.write(webSocketErrorCode: .normalClosure)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: payload)
-        context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(controlFrame(WebSocketWire.closeOpcode, payload, context))).assumeIsolated().whenComplete { _ in
             context.close(mode: mode, promise: promise)
         }
     }
+
+    private func controlFrame(_ opcode: UInt8, _ payload: ByteBuffer, _ context: ChannelHandlerContext) -> ByteBuffer {
+        WebSocketWire.make(opcode: opcode, payload: payload, maskingKey: maskingKeys.next32(), allocator: context.channel.allocator)
+    }
 }
 
+/// The client side of the WebSocket upgrade: NIO's upgrader offers and checks the handshake headers
+/// (`Sec-WebSocket-Key`/`-Accept`); instead of NIO's frame codec, the pipeline then gets ``WebSocketStompBridge``
+/// and whatever `installHandlers` adds behind it.
+final class StompWebSocketClientUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
+    let supportedProtocol = "websocket"
+    let requiredUpgradeHeaders: [String] = []
+
+    private let handshake: NIOWebSocketClientUpgrader
+    private let messageKind: WebSocketMessageKind
+    private let maxFrameSize: Int
+    private let installHandlers: @Sendable (any Channel, HTTPResponseHead) throws -> Void
+
+    init(
+        messageKind: WebSocketMessageKind,
+        maxFrameSize: Int,
+        installHandlers: @escaping @Sendable (any Channel, HTTPResponseHead) throws -> Void
+    ) {
+        self.handshake = NIOWebSocketClientUpgrader(maxFrameSize: min(maxFrameSize, Int(UInt32.max))) { channel, _ in
+            channel.eventLoop.makeSucceededVoidFuture()
+        }
+        self.messageKind = messageKind
+        self.maxFrameSize = maxFrameSize
+        self.installHandlers = installHandlers
+    }
+
+    func addCustom(upgradeRequestHeaders: inout HTTPHeaders) {
+        handshake.addCustom(upgradeRequestHeaders: &upgradeRequestHeaders)
+    }
+
+    func shouldAllowUpgrade(upgradeResponse: HTTPResponseHead) -> Bool {
+        handshake.shouldAllowUpgrade(upgradeResponse: upgradeResponse)
+    }
+
+    func upgrade(context: ChannelHandlerContext, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<Void> {
+        let channel = context.channel
+        return context.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(WebSocketStompBridge(messageKind: messageKind, maxFrameSize: maxFrameSize))
+            try installHandlers(channel, upgradeResponse)
+        }
+    }
+}
 /// Placed behind the HTTP client handlers during the WebSocket handshake: a response that is not a
 /// `101 Switching Protocols` upgrade, an error, or the connection closing fails the handshake with a clear error.
 final class WebSocketHandshakeFailureHandler: ChannelInboundHandler, RemovableChannelHandler {

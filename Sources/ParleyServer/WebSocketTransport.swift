@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOWebSocket
 import ParleyBroker
 import ParleyCodec
+import ParleyWebSocket
 
 /// The STOMP-over-WebSocket subprotocols, best first.
 public enum StompSubprotocol {
@@ -232,8 +233,8 @@ public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannel
             let payload = frame.unmaskedData
             if payload.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(payload)) }
         case .ping:
-            let pong = WebSocketServerFrame.make(
-                opcode: WebSocketServerFrame.pongOpcode, payload: frame.unmaskedData, allocator: context.channel.allocator)
+            let pong = WebSocketWire.make(
+                opcode: WebSocketWire.pongOpcode, payload: frame.unmaskedData, allocator: context.channel.allocator)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .pong:
             break
@@ -295,6 +296,6 @@ public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannel
     private func closeFrame(_ code: WebSocketErrorCode, _ context: ChannelHandlerContext) -> ByteBuffer {
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.write(webSocketErrorCode: code)
-        return WebSocketServerFrame.make(opcode: WebSocketServerFrame.closeOpcode, payload: payload, allocator: context.channel.allocator)
+        return WebSocketWire.make(opcode: WebSocketWire.closeOpcode, payload: payload, allocator: context.channel.allocator)
     }
 }
