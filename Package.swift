@@ -241,7 +241,7 @@ let clientTargets: [Target] = [
     .testTarget(
         name: "ParleyClientTests",
         dependencies: [
-            "ParleyClient",
+            "ParleyClient", "ParleyWebSocket",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -29,6 +29,8 @@ final class WebSocketStompBridge: ChannelDuplexHandler {
     private var partial: ByteBuffer?
     private var sentClose = false
     private var failed = false
+    /// The code of the close frame we send.
+    private var closeCode = WebSocketErrorCode.normalClosure
     private var maskingKeys = MaskingKeySource()
 
     init(messageKind: WebSocketMessageKind, maxFrameSize: Int) {
@@ -79,22 +81,15 @@ final class WebSocketStompBridge: ChannelDuplexHandler {
         }
     }
 
-    /// A frame the server should not have sent: close with 1009 (too big) or 1002 and end the STOMP stream
-    /// with the error.
+    /// A frame the server should not have sent: end the STOMP stream with the error and close with 1009 (too
+    /// big) or 1002.
     private func fail(_ error: WebSocketWireError, context: ChannelHandlerContext) {
         failed = true
         partial = nil
-        let code: WebSocketErrorCode = if case .payloadTooLarge = error { .messageTooLarge } else { .protocolError }
+        if case .payloadTooLarge = error { closeCode = .messageTooLarge } else { closeCode = .protocolError }
+        // The handlers behind react by closing, which passes through `close(context:mode:promise:)` below.
         context.fireErrorCaught(error)
-        if !sentClose, context.channel.isActive {
-            sentClose = true
-            var payload = context.channel.allocator.buffer(capacity: 2)
-            payload.write(webSocketErrorCode: code)
-            context.writeAndFlush(wrapOutboundOut(controlFrame(WebSocketWire.closeOpcode, payload, context)))
-                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        } else {
-            context.close(promise: nil)
-        }
+        close(context: context, mode: .all, promise: nil)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -108,10 +103,10 @@ final class WebSocketStompBridge: ChannelDuplexHandler {
             context.close(mode: mode, promise: promise)
             return
         }
-        // A clean close: send our close frame (1000, normal closure), then close the socket.
+        // Send our close frame (1000 unless a violation set another code), then close the socket.
         sentClose = true
         var payload = context.channel.allocator.buffer(capacity: 2)
-        payload.write(webSocketErrorCode: .normalClosure)
+        payload.write(webSocketErrorCode: closeCode)
         context.writeAndFlush(wrapOutboundOut(controlFrame(WebSocketWire.closeOpcode, payload, context))).assumeIsolated().whenComplete { _ in
             context.close(mode: mode, promise: promise)
         }

@@ -23,6 +23,10 @@ final class EchoStompServer: Sendable {
     let isWebSocket: Bool
     private let channel: any Channel
     private let log: NIOLockedValueBox<[StompDecoded]>
+    private let control: NIOLockedValueBox<[String]>
+
+    /// WebSocket control frames clients sent: `pong:<payload>`, `close:<code>`.
+    var webSocketControl: [String] { control.withLockedValue { $0 } }
 
     /// Everything clients sent, in order.
     var received: [StompDecoded] { log.withLockedValue { $0 } }
@@ -33,8 +37,9 @@ final class EchoStompServer: Sendable {
 
     var url: String { isWebSocket ? "ws://127.0.0.1:\(port)/stomp" : "tcp://127.0.0.1:\(port)" }
 
-    private init(channel: any Channel, isWebSocket: Bool, log: NIOLockedValueBox<[StompDecoded]>) {
+    private init(channel: any Channel, isWebSocket: Bool, log: NIOLockedValueBox<[StompDecoded]>, control: NIOLockedValueBox<[String]>) {
         self.channel = channel
+        self.control = control
         self.port = channel.localAddress?.port ?? 0
         self.isWebSocket = isWebSocket
         self.log = log
@@ -42,6 +47,7 @@ final class EchoStompServer: Sendable {
 
     static func start(webSocket: Bool = false, behaviour: Behaviour = Behaviour()) async throws -> EchoStompServer {
         let log = NIOLockedValueBox<[StompDecoded]>([])
+        let control = NIOLockedValueBox<[String]>([])
         let addSession: @Sendable (any Channel) throws -> Void = { channel in
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(StompFrameDecoder()))
             try channel.pipeline.syncOperations.addHandler(EchoSessionHandler(behaviour: behaviour, log: log))
@@ -65,7 +71,7 @@ final class EchoStompServer: Sendable {
                             channel.eventLoop.makeCompletedFuture {
                                 // The 404 fallback sits in front of the WebSocket handlers: take it out first.
                                 channel.pipeline.syncOperations.removeHandler(name: "not-found", promise: nil)
-                                try channel.pipeline.syncOperations.addHandler(ServerWebSocketBridge())
+                                try channel.pipeline.syncOperations.addHandler(ServerWebSocketBridge(control: control))
                                 try addSession(channel)
                             }
                         }
@@ -78,7 +84,7 @@ final class EchoStompServer: Sendable {
             }
             .bind(host: "127.0.0.1", port: 0)
             .get()
-        return EchoStompServer(channel: channel, isWebSocket: webSocket, log: log)
+        return EchoStompServer(channel: channel, isWebSocket: webSocket, log: log, control: control)
     }
 
     func stop() async {
@@ -179,17 +185,43 @@ private final class EchoSessionHandler: ChannelInboundHandler {
 }
 
 /// Server side of STOMP over WebSocket for the echo server: unmasked text frames out, payload bytes in.
+/// A SEND to `/ws-ping`, `/ws-masked` or `/ws-oversize` makes it send a ping, a masked (forbidden) frame or a
+/// 2,000-byte message; pongs and close codes from the client are recorded.
 private final class ServerWebSocketBridge: ChannelDuplexHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = WebSocketFrame
 
+    private let control: NIOLockedValueBox<[String]>
+
+    init(control: NIOLockedValueBox<[String]>) {
+        self.control = control
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
-        case .text, .binary, .continuation: context.fireChannelRead(wrapInboundOut(frame.unmaskedData))
-        case .connectionClose: context.close(promise: nil)
+        case .text, .binary, .continuation:
+            let text = String(buffer: frame.unmaskedData)
+            if text.contains("destination:/ws-ping") {
+                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "p-1"))), promise: nil)
+            } else if text.contains("destination:/ws-masked") {
+                let masked = WebSocketFrame(fin: true, opcode: .text, maskKey: [1, 2, 3, 4], data: ByteBuffer(string: "MESSAGE\n\n\0"))
+                context.writeAndFlush(wrapOutboundOut(masked), promise: nil)
+            } else if text.contains("destination:/ws-oversize") {
+                let big = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(repeating: 0x41, count: 2_000))
+                context.writeAndFlush(wrapOutboundOut(big), promise: nil)
+            }
+            context.fireChannelRead(wrapInboundOut(frame.unmaskedData))
+        case .pong:
+            let payload = String(buffer: frame.unmaskedData)
+            control.withLockedValue { $0.append("pong:\(payload)") }
+        case .connectionClose:
+            var payload = frame.unmaskedData
+            let code = payload.readInteger(as: UInt16.self).map(String.init) ?? "none"
+            control.withLockedValue { $0.append("close:\(code)") }
+            context.close(promise: nil)
         default: break
         }
     }

@@ -1,6 +1,7 @@
 import NIOCore
 import ParleyClient
 import ParleyCodec
+import ParleyWebSocket
 import Testing
 
 /// The low-level connection against the in-test echo server, over real loopback sockets, both transports.
@@ -90,6 +91,37 @@ struct StompConnectionTests {
         }
         // The streaming decoder had parsed the headers already; the body bytes are what was left.
         #expect(String(buffer: leftover) == "hal")
+    }
+
+    /// Pings get pongs with the same payload; a masked server frame (RFC 6455 §5.1) or a message over the limit ends
+    /// the inbound sequence with the WebSocket error, and the client's close frame says why (1002, 1009).
+    @Test func webSocketControlFramesAndViolations() async throws {
+        let server = try await EchoStompServer.start(webSocket: true)
+        defer { Task { await server.stop() } }
+        try await withTimeout(20, "WebSocket control frames") {
+            let pinged = try await StompConnection.connect(to: try StompEndpoint(url: server.url))
+            try await pinged.sendRaw(Self.connectFrame)
+            try await pinged.send(StompFrame(.send, headers: ["destination": "/ws-ping"]))
+            try await waitUntil { server.webSocketControl.contains("pong:p-1") }
+            await pinged.close()
+            try await waitUntil { server.webSocketControl.contains("close:1000") }
+
+            var configuration = StompConnection.Configuration()
+            configuration.maxWebSocketFrameSize = 1_000
+            for (destination, expected, code) in [
+                ("/ws-masked", WebSocketWireError.protocolViolation("server frame masked"), "close:1002"),
+                ("/ws-oversize", WebSocketWireError.payloadTooLarge(length: 2_000, limit: 1_000), "close:1009"),
+            ] {
+                let connection = try await StompConnection.connect(to: try StompEndpoint(url: server.url), configuration: configuration)
+                try await connection.sendRaw(Self.connectFrame)
+                try await connection.send(StompFrame(.send, headers: ["destination": destination]))
+                var inbound = connection.inbound.makeAsyncIterator()
+                await #expect(throws: expected) {
+                    while try await inbound.next() != nil {}
+                }
+                try await waitUntil { server.webSocketControl.contains(code) }
+            }
+        }
     }
 
     @Test func webSocketUpgradeRejectionIsAnError() async throws {

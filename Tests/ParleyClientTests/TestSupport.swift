@@ -54,3 +54,8 @@ enum RabbitMQ {
 }
 
 import Testing
+
+/// Polls `condition` every 10 ms until it holds (callers bound the wait with ``withTimeout(_:_:_:)``).
+func waitUntil(_ condition: @escaping @Sendable () -> Bool) async throws {
+    while !condition() { try await Task.sleep(for: .milliseconds(10)) }
+}
