@@ -111,7 +111,6 @@ struct StompWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
         let maxFrameSize = self.maxFrameSize
         return context.eventLoop.makeCompletedFuture {
             try context.pipeline.syncOperations.addHandlers(
-                ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrameSize)),
                 WebSocketStompAdapter(maxFrameSize: maxFrameSize),
                 broker.makeSessionHandler(maxVersion: maxVersion, framing: .webSocketText))
         }
@@ -198,16 +197,18 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 }
 
-/// Maps WebSocket messages to STOMP bytes and back: data frames (text, binary, continuation) feed the
-/// session's streaming decoder; the session's outbound buffers are already complete text messages
-/// (``OutboundFraming/webSocketText``) and pass straight through; ping gets pong and the close handshake is
-/// honoured in both directions.
+/// Maps WebSocket messages to STOMP bytes and back, straight on the socket's bytes: data frames (text, binary,
+/// continuation) feed the session's streaming decoder; the session's outbound buffers are already complete text
+/// messages (``OutboundFraming/webSocketText``) and pass straight through; ping gets pong and the close handshake
+/// is honoured in both directions. Frames are read by ``WebSocketFrameReader`` (no NIO frame decoder, no
+/// `WebSocketFrame` per message).
 ///
-/// A message over the size limit is answered like any oversized STOMP frame: an ERROR frame (via the session),
-/// then the close handshake with code 1009 (message too big). Other WebSocket protocol errors close with 1002.
+/// A message over the size limit is refused from its header and answered like any oversized STOMP frame: an
+/// ERROR frame (via the session), then the close handshake with code 1009 (message too big). Other WebSocket
+/// protocol violations (unmasked client frames, reserved bits or opcodes, bad control frames) close with 1002.
 public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannelHandler {
-    /// WebSocket frames from the client.
-    public typealias InboundIn = WebSocketFrame
+    /// Bytes from the socket.
+    public typealias InboundIn = ByteBuffer
     /// STOMP bytes for the session.
     public typealias InboundOut = ByteBuffer
     /// Complete WebSocket frames from the session.
@@ -215,61 +216,77 @@ public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannel
     /// Bytes for the socket.
     public typealias OutboundOut = ByteBuffer
 
-    private let maxFrameSize: Int
+    private let reader: WebSocketFrameReader
+    /// Bytes of a frame not complete yet.
+    private var partial: ByteBuffer?
+    private var failed = false
     private var closeSent = false
     /// The code our close frame carries.
     private var closeCode = WebSocketErrorCode.normalClosure
 
     /// Creates an adapter for messages of at most `maxFrameSize` bytes.
     public init(maxFrameSize: Int) {
-        self.maxFrameSize = maxFrameSize
+        self.reader = WebSocketFrameReader(maxPayload: maxFrameSize, role: .server)
     }
 
-    /// Unwraps data, answers pings, completes the close handshake.
+    /// Reads the complete frames of this read; keeps a partial one for the next.
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        guard !failed else { return }
+        var bytes = unwrapInboundIn(data)
+        if var earlier = partial.take() {
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        do {
+            while !failed, let frame = try reader.next(from: &bytes) {
+                handle(frame, context: context)
+            }
+        } catch {
+            fail(error, context: context)
+            return
+        }
+        if bytes.readableBytes > 0, !failed {
+            bytes.discardReadBytes()
+            partial = bytes
+        }
+    }
+
+    private func handle(_ frame: WebSocketWireFrame, context: ChannelHandlerContext) {
         switch frame.opcode {
-        case .text, .binary, .continuation:
-            let payload = frame.unmaskedData
-            if payload.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(payload)) }
-        case .ping:
-            let pong = WebSocketWire.make(
-                opcode: WebSocketWire.pongOpcode, payload: frame.unmaskedData, allocator: context.channel.allocator)
+        case WebSocketWire.textOpcode, WebSocketWire.binaryOpcode, WebSocketWire.continuationOpcode:
+            if frame.payload.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(frame.payload)) }
+        case WebSocketWire.pingOpcode:
+            let pong = WebSocketWire.make(opcode: WebSocketWire.pongOpcode, payload: frame.payload, allocator: context.channel.allocator)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
-        case .pong:
-            break
-        case .connectionClose:
+        case WebSocketWire.closeOpcode:
+            failed = true  // nothing after a close frame is read
             if closeSent {
                 context.close(promise: nil)
             } else {
                 closeSent = true
-                var data = frame.unmaskedData
+                var data = frame.payload
                 let code = data.readWebSocketErrorCode() ?? .normalClosure
                 context.writeAndFlush(wrapOutboundOut(closeFrame(code, context))).assumeIsolated().whenComplete { _ in
                     context.close(promise: nil)
                 }
             }
         default:
-            closeCode = .protocolError
-            context.close(promise: nil)
+            break  // pong
         }
     }
 
-    /// Frame decoding errors: too big → the session sends ERROR and closes (our close frame then says 1009);
-    /// anything else is a protocol error (1002).
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let error = error as? NIOWebSocketError else {
-            context.fireErrorCaught(error)
-            return
-        }
+    /// Too big → the session sends ERROR and closes (our close frame then says 1009); anything else is a
+    /// protocol error (1002).
+    private func fail(_ error: WebSocketWireError, context: ChannelHandlerContext) {
+        failed = true
+        partial = nil
         switch error {
-        case .invalidFrameLength:
+        case .payloadTooLarge(_, let limit):
             closeCode = .messageTooLarge
-            context.fireErrorCaught(
-                StompTransportError(message: "frame too large: WebSocket message over the \(maxFrameSize)-byte limit"))
-        case .fragmentedControlFrame, .multiByteControlFrameLength:
+            context.fireErrorCaught(StompTransportError(message: "frame too large: WebSocket message over the \(limit)-byte limit"))
+        case .protocolViolation:
             closeCode = .protocolError
-            context.close(promise: nil)
+            close(context: context, mode: .all, promise: nil)
         }
     }
 
