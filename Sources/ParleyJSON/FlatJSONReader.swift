@@ -180,16 +180,20 @@ public struct FlatJSONReader {
     private mutating func parseString() throws(FlatJSONError) -> String {
         try expect(UInt8(ascii: "\""))
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes. All-ASCII text (the usual case) is valid UTF-8 by construction and skips the
+        // validating initialiser, which is generic and not specialised.
+        var unionOfBytes: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let value = try validUTF8(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+                let value = unionOfBytes < 0x80 ? String(decoding: raw, as: UTF8.self) : try validUTF8(raw)
                 index += 1
                 return value
             }
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw invalid }
+            unionOfBytes |= byte
             index += 1
         }
         var scalars: [UInt8] = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
@@ -262,9 +266,14 @@ public enum JSONString {
         let needsEscape: (UInt8) -> Bool = { byte in
             byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || (escapingDelete && byte == 0x7F)
         }
-        // Fast path: most text needs no escaping and is appended in one copy.
-        guard string.utf8.contains(where: needsEscape) else {
-            out.append(contentsOf: string.utf8)
+        // Fast path: most text needs no escaping and is appended in one copy, scanned as contiguous bytes.
+        var contiguous = string
+        let appended = contiguous.withUTF8 { utf8 -> Bool in
+            for byte in utf8 where needsEscape(byte) { return false }
+            out.append(contentsOf: utf8)
+            return true
+        }
+        if appended {
             out.append(UInt8(ascii: "\""))
             return
         }

@@ -243,6 +243,10 @@ final class MessagingRun: Sendable {
             .nanoseconds(Int64(Double(topology.senders.count) / rate * 1e9))
         } else { nil }
         var sequence = 0
+        // Closed loop: messages this sender may send before it must wait for deliveries to reopen its window.
+        var credit = 0
+        let perMessage = topology.receiversPerMessage
+        let windowSize: Int = if case .window(let size) = settings.pacing { max(1, size) } else { 1 }
         while settings.messagesPerSender.map({ sequence < $0 }) ?? true {
             let due = interval.map { start + $0 * sequence }
             // Open loop: the schedule decides what a timed run sends (a message due before the end is sent even if
@@ -253,7 +257,14 @@ final class MessagingRun: Sendable {
                 if let due {
                     if due > clock.now { try await Task.sleep(until: due, clock: clock) }
                 } else {
-                    try await windows[me.index].acquire(topology.receiversPerMessage)
+                    if credit == 0 {
+                        let remaining = settings.messagesPerSender.map { $0 - sequence } ?? windowSize
+                        let batch = min(max(1, windowSize / 4), remaining)
+                        let taken = try await windows[me.index].acquire(
+                            atLeast: batch * perMessage, atMost: min(windowSize, remaining) * perMessage, unit: perMessage)
+                        credit = taken / perMessage
+                    }
+                    credit -= 1
                 }
             } catch {
                 break  // cancelled: the run is over
