@@ -263,7 +263,20 @@ public final class TansuBroker: Sendable {
 extension TansuBroker {
     /// Whether process `pid` holds the socket listening on `127.0.0.1:port` (from `/proc/net/tcp` and the
     /// process's descriptors); `nil` where `/proc` cannot tell (not Linux).
+    ///
+    /// The kernel writes `/proc/net/tcp` a page at a time while sockets come and go, so one read can miss a line
+    /// (seen in a test process opening thousands of sockets in parallel): a "no" is only believed after three
+    /// reads agree.
     public static func ownsListener(pid: Int32, port: Int) -> Bool? {
+        var answer: Bool? = false
+        for _ in 0..<3 {
+            answer = ownsListenerOnce(pid: pid, port: port)
+            if answer != false { return answer }
+        }
+        return answer
+    }
+
+    private static func ownsListenerOnce(pid: Int32, port: Int) -> Bool? {
         guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
         let wantedPort = String(format: "%04X", port)
         var inodes: Set<String> = []

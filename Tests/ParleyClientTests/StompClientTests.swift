@@ -185,6 +185,25 @@ struct StompClientTests {
         }
     }
 
+    /// Sends are batched per event-loop tick and, past the outbound high watermark, wait for the socket: either
+    /// way they reach the server whole and in order, over both transports.
+    @Test(arguments: [false, true])
+    func manyQuickSendsArriveInOrder(webSocket: Bool) async throws {
+        let server = try await EchoStompServer.start(webSocket: webSocket)
+        defer { Task { await server.stop() } }
+        try await withTimeout(30, "ordered sends") {
+            let client = try await Self.connect(server)
+            let padding = String(repeating: "p", count: 200)  // ~1 MB in all: well past the 64 KiB high watermark
+            for index in 0..<5_000 {
+                try await client.send(destination: "/sink", body: "\(index) \(padding)")
+            }
+            try await client.send(destination: "/sink", body: "last", receipt: true)
+            let bodies = server.receivedFrames.filter { $0.command == .send }.map { $0.bodyString.prefix { $0 != " " } }
+            #expect(bodies == (0..<5_000).map { Substring("\($0)") } + ["last"])
+            try await client.disconnect()
+        }
+    }
+
     @Test func cancellingAWaitingConsumerDoesNotHang() async throws {
         let server = try await EchoStompServer.start()
         defer { Task { await server.stop() } }
