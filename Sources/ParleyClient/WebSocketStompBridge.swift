@@ -25,8 +25,7 @@ final class WebSocketStompBridge: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private let opcode: UInt8
-    private let reader: WebSocketFrameReader
-    private var partial: ByteBuffer?
+    private var frames: WebSocketFrameStream
     private var sentClose = false
     private var failed = false
     /// The code of the close frame we send.
@@ -35,28 +34,18 @@ final class WebSocketStompBridge: ChannelDuplexHandler {
 
     init(messageKind: WebSocketMessageKind, maxFrameSize: Int) {
         self.opcode = messageKind == .text ? WebSocketWire.textOpcode : WebSocketWire.binaryOpcode
-        self.reader = WebSocketFrameReader(maxPayload: maxFrameSize, role: .client)
+        self.frames = WebSocketFrameStream(reader: WebSocketFrameReader(maxPayload: maxFrameSize, role: .client))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
-        var bytes = unwrapInboundIn(data)
-        if var earlier = partial.take() {
-            earlier.writeBuffer(&bytes)
-            bytes = earlier
-        }
         do {
-            while let frame = try reader.next(from: &bytes) {
+            try frames.consume(unwrapInboundIn(data)) { frame in
                 handle(frame, context: context)
-                if failed { return }
+                return !failed
             }
         } catch {
             fail(error, context: context)
-            return
-        }
-        if bytes.readableBytes > 0 {
-            bytes.discardReadBytes()
-            partial = bytes
         }
     }
 
@@ -85,7 +74,6 @@ final class WebSocketStompBridge: ChannelDuplexHandler {
     /// big) or 1002.
     private func fail(_ error: WebSocketWireError, context: ChannelHandlerContext) {
         failed = true
-        partial = nil
         if case .payloadTooLarge = error { closeCode = .messageTooLarge } else { closeCode = .protocolError }
         // The handlers behind react by closing, which passes through `close(context:mode:promise:)` below.
         context.fireErrorCaught(error)

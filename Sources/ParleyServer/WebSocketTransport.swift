@@ -216,9 +216,7 @@ public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannel
     /// Bytes for the socket.
     public typealias OutboundOut = ByteBuffer
 
-    private let reader: WebSocketFrameReader
-    /// Bytes of a frame not complete yet.
-    private var partial: ByteBuffer?
+    private var frames: WebSocketFrameStream
     private var failed = false
     private var closeSent = false
     /// The code our close frame carries.
@@ -226,28 +224,19 @@ public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannel
 
     /// Creates an adapter for messages of at most `maxFrameSize` bytes.
     public init(maxFrameSize: Int) {
-        self.reader = WebSocketFrameReader(maxPayload: maxFrameSize, role: .server)
+        self.frames = WebSocketFrameStream(reader: WebSocketFrameReader(maxPayload: maxFrameSize, role: .server))
     }
 
     /// Reads the complete frames of this read; keeps a partial one for the next.
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
-        var bytes = unwrapInboundIn(data)
-        if var earlier = partial.take() {
-            earlier.writeBuffer(&bytes)
-            bytes = earlier
-        }
         do {
-            while !failed, let frame = try reader.next(from: &bytes) {
+            try frames.consume(unwrapInboundIn(data)) { frame in
                 handle(frame, context: context)
+                return !failed
             }
         } catch {
             fail(error, context: context)
-            return
-        }
-        if bytes.readableBytes > 0, !failed {
-            bytes.discardReadBytes()
-            partial = bytes
         }
     }
 
@@ -279,7 +268,6 @@ public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannel
     /// protocol error (1002).
     private func fail(_ error: WebSocketWireError, context: ChannelHandlerContext) {
         failed = true
-        partial = nil
         switch error {
         case .payloadTooLarge(_, let limit):
             closeCode = .messageTooLarge

@@ -113,3 +113,35 @@ public struct WebSocketFrameReader: Sendable {
         return WebSocketWireFrame(fin: fin, opcode: opcode, payload: payload)
     }
 }
+
+/// A ``WebSocketFrameReader`` over one connection's socket reads: keeps the bytes of an unfinished frame from
+/// one read to the next.
+public struct WebSocketFrameStream: Sendable {
+    /// The reader that checks and cuts the frames.
+    public let reader: WebSocketFrameReader
+    private var partial: ByteBuffer?
+
+    /// A stream with nothing buffered.
+    public init(reader: WebSocketFrameReader) {
+        self.reader = reader
+    }
+
+    /// Adds one read and calls `onFrame` with every frame now complete, in order, until it returns false (the
+    /// connection is ending: later bytes are dropped). Throws the first violation, after which nothing is kept.
+    public mutating func consume(
+        _ read: ByteBuffer, onFrame: (WebSocketWireFrame) -> Bool
+    ) throws(WebSocketWireError) {
+        var bytes = read
+        if var earlier = partial.take() {
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        while let frame = try reader.next(from: &bytes) {
+            guard onFrame(frame) else { return }
+        }
+        if bytes.readableBytes > 0 {
+            bytes.discardReadBytes()
+            partial = bytes
+        }
+    }
+}

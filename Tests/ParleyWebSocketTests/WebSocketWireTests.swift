@@ -117,6 +117,25 @@ import Testing
         }
     }
 
+    /// The stream keeps an unfinished frame between reads and stops where its caller says the connection ends.
+    @Test func streamCarriesPartialFramesAndStopsOnRequest() throws {
+        var wire = ByteBuffer()
+        for text in ["one", "two", "three"] {
+            var frame = ByteBuffer(string: text)
+            WebSocketWire.prependHeader(opcode: WebSocketWire.textOpcode, to: &frame)
+            wire.writeBuffer(&frame)
+        }
+        var stream = WebSocketFrameStream(reader: WebSocketFrameReader(maxPayload: 100, role: .client))
+        var seen: [String] = []
+        try stream.consume(wire.getSlice(at: 0, length: 7)!) { seen.append(String(buffer: $0.payload)); return true }
+        #expect(seen == ["one"])
+        try stream.consume(wire.getSlice(at: 7, length: wire.readableBytes - 7)!) { frame in
+            seen.append(String(buffer: frame.payload))
+            return false  // e.g. a close frame: nothing after it is read
+        }
+        #expect(seen == ["one", "two"])
+    }
+
     /// A frame over the limit is refused from its header alone; protocol violations are named.
     @Test func readerRefusesBadFrames() throws {
         func read(_ bytes: [UInt8], role: WebSocketFrameReader.Role = .client, limit: Int = 1_000) -> WebSocketWireError? {
