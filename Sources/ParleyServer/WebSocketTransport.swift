@@ -75,7 +75,7 @@ public enum WebSocketTransport {
 
 /// The RFC 6455 server handshake for STOMP. Unlike NIO's `NIOWebSocketServerUpgrader` it installs no
 /// `WebSocketFrameEncoder`: sessions write complete WebSocket frames themselves (``OutboundFraming``), one buffer
-/// per STOMP frame, and ``WebSocketStompAdapter`` encodes the few control frames.
+/// per STOMP frame, and ParleyWebSocket's `WebSocketStreamHandler` reads frames and writes the few control frames.
 struct StompWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
     let broker: StompBroker
     let path: String
@@ -111,7 +111,12 @@ struct StompWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
         let maxFrameSize = self.maxFrameSize
         return context.eventLoop.makeCompletedFuture {
             try context.pipeline.syncOperations.addHandlers(
-                WebSocketStompAdapter(maxFrameSize: maxFrameSize),
+                WebSocketStreamHandler(role: .server, maxFrameSize: maxFrameSize) { violation in
+                    // Too big: the session answers with a STOMP ERROR, then closes (our close frame says 1009).
+                    // Other violations close at once with 1002.
+                    guard case .payloadTooLarge(_, let limit) = violation else { return nil }
+                    return StompTransportError(message: "frame too large: WebSocket message over the \(limit)-byte limit")
+                },
                 broker.makeSessionHandler(maxVersion: maxVersion, framing: .webSocketText))
         }
     }
@@ -194,113 +199,5 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler 
             return (.badRequest, "unsupported WebSocket subprotocol \(offered.joined(separator: ", ")): supported are \(names)\n")
         }
         return (.badRequest, "invalid WebSocket upgrade request (check Sec-WebSocket-Key and Sec-WebSocket-Version: 13)\n")
-    }
-}
-
-/// Maps WebSocket messages to STOMP bytes and back, straight on the socket's bytes: data frames (text, binary,
-/// continuation) feed the session's streaming decoder; the session's outbound buffers are already complete text
-/// messages (``OutboundFraming/webSocketText``) and pass straight through; ping gets pong and the close handshake
-/// is honoured in both directions. Frames are read by ``WebSocketFrameReader`` (no NIO frame decoder, no
-/// `WebSocketFrame` per message).
-///
-/// A message over the size limit is refused from its header and answered like any oversized STOMP frame: an
-/// ERROR frame (via the session), then the close handshake with code 1009 (message too big). Other WebSocket
-/// protocol violations (unmasked client frames, reserved bits or opcodes, bad control frames) close with 1002.
-public final class WebSocketStompAdapter: ChannelDuplexHandler, RemovableChannelHandler {
-    /// Bytes from the socket.
-    public typealias InboundIn = ByteBuffer
-    /// STOMP bytes for the session.
-    public typealias InboundOut = ByteBuffer
-    /// Complete WebSocket frames from the session.
-    public typealias OutboundIn = ByteBuffer
-    /// Bytes for the socket.
-    public typealias OutboundOut = ByteBuffer
-
-    private var frames: WebSocketFrameStream
-    private var failed = false
-    private var closeSent = false
-    /// The code our close frame carries.
-    private var closeCode = WebSocketErrorCode.normalClosure
-
-    /// Creates an adapter for messages of at most `maxFrameSize` bytes.
-    public init(maxFrameSize: Int) {
-        self.frames = WebSocketFrameStream(reader: WebSocketFrameReader(maxPayload: maxFrameSize, role: .server))
-    }
-
-    /// Reads the complete frames of this read; keeps a partial one for the next.
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
-        do {
-            try frames.consume(unwrapInboundIn(data)) { frame in
-                handle(frame, context: context)
-                return !failed
-            }
-        } catch {
-            fail(error, context: context)
-        }
-    }
-
-    private func handle(_ frame: WebSocketWireFrame, context: ChannelHandlerContext) {
-        switch frame.opcode {
-        case WebSocketWire.textOpcode, WebSocketWire.binaryOpcode, WebSocketWire.continuationOpcode:
-            if frame.payload.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(frame.payload)) }
-        case WebSocketWire.pingOpcode:
-            let pong = WebSocketWire.make(opcode: WebSocketWire.pongOpcode, payload: frame.payload, allocator: context.channel.allocator)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
-        case WebSocketWire.closeOpcode:
-            failed = true  // nothing after a close frame is read
-            if closeSent {
-                context.close(promise: nil)
-            } else {
-                closeSent = true
-                var data = frame.payload
-                let code = data.readWebSocketErrorCode() ?? .normalClosure
-                context.writeAndFlush(wrapOutboundOut(closeFrame(code, context))).assumeIsolated().whenComplete { _ in
-                    context.close(promise: nil)
-                }
-            }
-        default:
-            break  // pong
-        }
-    }
-
-    /// Too big → the session sends ERROR and closes (our close frame then says 1009); anything else is a
-    /// protocol error (1002).
-    private func fail(_ error: WebSocketWireError, context: ChannelHandlerContext) {
-        failed = true
-        switch error {
-        case .payloadTooLarge(_, let limit):
-            closeCode = .messageTooLarge
-            context.fireErrorCaught(StompTransportError(message: "frame too large: WebSocket message over the \(limit)-byte limit"))
-        case .protocolViolation:
-            closeCode = .protocolError
-            close(context: context, mode: .all, promise: nil)
-        }
-    }
-
-    /// Passes the session's complete frames through.
-    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        context.write(data, promise: promise)
-    }
-
-    /// Sends a close frame before closing, so clients see a clean WebSocket close.
-    public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        guard !closeSent, mode == .all, context.channel.isActive else {
-            context.close(mode: mode, promise: promise)
-            return
-        }
-        closeSent = true
-        context.writeAndFlush(wrapOutboundOut(closeFrame(closeCode, context)), promise: nil)
-        // Close on the next tick: a close requested from a write's completion runs inside NIO's flush loop,
-        // and closing right away would drop the close frame that flush has not reached yet.
-        context.eventLoop.assumeIsolated().execute {
-            context.close(mode: mode, promise: promise)
-        }
-    }
-
-    private func closeFrame(_ code: WebSocketErrorCode, _ context: ChannelHandlerContext) -> ByteBuffer {
-        var payload = context.channel.allocator.buffer(capacity: 2)
-        payload.write(webSocketErrorCode: code)
-        return WebSocketWire.make(opcode: WebSocketWire.closeOpcode, payload: payload, allocator: context.channel.allocator)
     }
 }

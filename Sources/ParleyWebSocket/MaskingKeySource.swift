@@ -10,12 +10,15 @@ import Darwin
 /// RFC 6455 §5.3 wants every masking key unpredictable; NIO's `WebSocketMaskingKey.random()` gets each one with
 /// its own `getrandom` system call, which at tens of thousands of frames per second was a visible cost.
 /// Owned by one handler, so used on one event loop only.
-struct MaskingKeySource {
+public struct MaskingKeySource: Sendable {
     private var pool = [UInt32](repeating: 0, count: 64)
     private var position = 64
 
+    /// A source with nothing fetched yet.
+    public init() {}
+
     /// The next key.
-    mutating func next32() -> UInt32 {
+    public mutating func next32() -> UInt32 {
         if position == pool.count {
             pool.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
             position = 0
