@@ -28,6 +28,13 @@ final class InboundReadGate: NIOAsyncSequenceProducerDelegate, Sendable {
         // The consumer dropped its iterator: keep the connection as it is; later frames are simply discarded.
         produceMore()
     }
+
+    /// Installs `router` on the bridge's event loop (see ``InboundBridgeHandler/messageRouter``). Installed before
+    /// CONNECT is written, it is in place before any reply can be read.
+    func installMessageRouter(_ router: @escaping @Sendable (StompFrame) -> Bool) {
+        guard let bridge = handler.withLockedValue({ $0 }) else { return }
+        bridge.eventLoop.execute { bridge.value.messageRouter = router }
+    }
 }
 
 /// Last inbound handler of a client pipeline: decodes the STOMP bytes of each read in place and yields every
@@ -52,6 +59,9 @@ final class InboundBridgeHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var readPending = false
     private var finished = false
     private var pending: [StompDecoded] = []
+    /// Offered every MESSAGE first, on the event loop; returns true when it consumed the frame (a subscription
+    /// with an `onMessage` handler), which then skips the inbound sequence and the reader task's hop.
+    var messageRouter: (@Sendable (StompFrame) -> Bool)?
 
     init(
         source: StompInboundProducer.Source,
@@ -91,6 +101,9 @@ final class InboundBridgeHandler: ChannelDuplexHandler, RemovableChannelHandler 
                     let version = frame.headers["version"].flatMap(StompVersion.init(rawValue:)) ?? .v1_0
                     decoder.version = version
                     versionBox.withLockedValue { $0 = version }
+                }
+                if let messageRouter, case .frame(let frame) = element, frame.command == .message, messageRouter(frame) {
+                    continue
                 }
                 // Yielded in one batch at channelReadComplete: one consumer wake-up per socket read, not per frame.
                 pending.append(element)

@@ -73,13 +73,15 @@ public final class StompConnection: Sendable {
     private let channel: any Channel
     private let outbound: OutboundBatcher
     private let versionBox: NIOLockedValueBox<StompVersion>
+    private let readGate: InboundReadGate
 
     private init(
         endpoint: StompEndpoint,
         channel: any Channel,
         subprotocol: String?,
         inbound: StompInboundStream,
-        versionBox: NIOLockedValueBox<StompVersion>
+        versionBox: NIOLockedValueBox<StompVersion>,
+        readGate: InboundReadGate
     ) {
         self.endpoint = endpoint
         self.channel = channel
@@ -87,6 +89,7 @@ public final class StompConnection: Sendable {
         self.negotiatedSubprotocol = subprotocol
         self.inbound = inbound
         self.versionBox = versionBox
+        self.readGate = readGate
     }
 
     deinit {
@@ -156,7 +159,8 @@ public final class StompConnection: Sendable {
                 channel: channel,
                 subprotocol: nil,
                 inbound: StompInboundStream(producer: producer.sequence),
-                versionBox: versionBox
+                versionBox: versionBox,
+                readGate: gate
             )
 
         case .webSocket(let path):
@@ -219,7 +223,8 @@ public final class StompConnection: Sendable {
                 channel: channel,
                 subprotocol: subprotocol,
                 inbound: StompInboundStream(producer: producer.sequence),
-                versionBox: versionBox
+                versionBox: versionBox,
+                readGate: gate
             )
         }
     }
@@ -259,6 +264,12 @@ public final class StompConnection: Sendable {
     /// CONNECTED automatically unless configured otherwise).
     public func setProtocolVersion(_ version: StompVersion) {
         versionBox.withLockedValue { $0 = version }
+    }
+
+    /// Has MESSAGE frames offered to `router` on the event loop as they are decoded; those it consumes (returns
+    /// true for) never enter ``inbound``. ``StompClient`` uses it for `onMessage` subscriptions.
+    func routeMessagesInline(_ router: @escaping @Sendable (StompFrame) -> Bool) {
+        readGate.installMessageRouter(router)
     }
 
     /// Closes the connection (over WebSocket with a close frame first); `inbound` then ends.

@@ -45,7 +45,7 @@ final class MessagingRun: Sendable {
     let settings: LoadSettings
     let topology: Topology
     private let progress = Mutex(Progress())
-    /// Per-delivery counters, kept out of `progress`: every reader task touches them for every message, and
+    /// Per-delivery counters, kept out of `progress`: every event loop touches them for every message, and
     /// a relaxed atomic costs less than taking a shared lock.
     private let uniqueDeliveries = Atomic<Int>(0)
     private let lastDeliveryNanos = Atomic<UInt64>(0)
@@ -213,8 +213,8 @@ final class MessagingRun: Sendable {
     private func subscribe(_ session: LoadSession) async throws {
         guard let destination = topology.subscription(session.participant) else { return }
         // The receipt guarantees the subscription is active before anyone sends.
-        // Deliveries are accounted on the connection's reader task (`onMessage`): a task switch per message
-        // would make the generator, not the server, the bottleneck of fan-out runs.
+        // Deliveries are accounted on the connection's event loop as frames are decoded (`onMessage`): a task
+        // switch per message would make the generator, not the server, the bottleneck of fan-out runs.
         let index = session.participant.index
         let runID = Array(settings.runID.utf8)
         let subscription = try await session.client.subscribe(destination: destination, receipt: true) { [self] frame in

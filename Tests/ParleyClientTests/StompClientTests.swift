@@ -152,6 +152,32 @@ struct StompClientTests {
         }
     }
 
+    /// `onMessage` deliveries are handled on the event loop, outside the reader task: they arrive in order and
+    /// still count as traffic for heart-beat monitoring (the server here never sends a heart-beat).
+    @Test(arguments: [false, true])
+    func onMessageTrafficKeepsTheSessionAliveAndInOrder(webSocket: Bool) async throws {
+        let server = try await EchoStompServer.start(webSocket: webSocket, behaviour: .init(heartBeat: "100,0"))
+        defer { Task { await server.stop() } }
+        try await withTimeout(10, "inline deliveries") {
+            let client = try await Self.connect(server, .init(heartBeat: StompHeartBeat(send: 0, receive: 100)))
+            let bodies = Mutex<[String]>([])
+            _ = try await client.subscribe(destination: "/burst", receipt: true) { frame in
+                bodies.withLock { $0.append(frame.bodyString) }
+            }
+            for _ in 0..<12 {  // 600 ms, three times the 200 ms of silence that ends the session
+                try await client.send(destination: "/burst/10", body: "")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(client.endReason == nil)
+            let burst: [String] = (0..<10).map { String($0) }
+            let expected: [String] = Array(repeating: burst, count: 12).flatMap { $0 }
+            let received: [String] = bodies.withLock { $0 }
+            #expect(received == expected)
+            #expect(client.unroutedMessageCount == 0)
+            try await client.disconnect()
+        }
+    }
+
     @Test func clientSendsHeartBeatsAtTheNegotiatedRate() async throws {
         let server = try await EchoStompServer.start(behaviour: .init(heartBeat: "0,50"))
         defer { Task { await server.stop() } }
