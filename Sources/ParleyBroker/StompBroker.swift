@@ -69,24 +69,64 @@ public final class StompBroker: ChatEventSink, Sendable {
     /// Fans `event` out to the local sessions that should see it (the relay calls this on every node).
     public func deliver(_ event: ChatEvent) {
         statistics.eventsDelivered.add(1)
-        let delivery = Delivery(body: ByteBuffer(bytes: event.jsonBytes), contentType: "application/json")
-        let targets: [Subscription] = registry.withLock { registry in
-            guard let receiver = event.receiverId else {
-                return registry.topics[event.roomTopic] ?? []
-            }
-            let origin = registry.directMessageOrigins.removeValue(forKey: event.messageId)
-            var targets = registry.userQueues[UserQueueKey(principal: receiver, destination: Destination.chatQueue)] ?? []
-            if event.senderId != receiver,
-                let senderSubscriptions = registry.userQueues[
-                    UserQueueKey(principal: event.senderId, destination: Destination.chatQueue)]
-            {
-                for subscription in senderSubscriptions where ObjectIdentifier(subscription.session) != origin {
-                    targets.append(subscription)
+        let delivery = Self.delivery(of: event)
+        let targets = registry.withLock { Self.targets(of: event, in: &$0) }
+        dispatch(delivery, to: targets, redelivered: false)
+    }
+
+    /// Delivers a batch (from the Kafka consumer's thread): one registry lock for all, then one task per event
+    /// loop with everything its sessions get, in order, instead of a task (and often a wake-up) per event.
+    public func deliver(contentsOf events: [ChatEvent]) {
+        guard events.count > 1 else {
+            if let event = events.first { deliver(event) }
+            return
+        }
+        statistics.eventsDelivered.add(events.count)
+        let deliveries = events.map(Self.delivery(of:))
+        let targets = registry.withLock { registry in events.map { Self.targets(of: $0, in: &registry) } }
+        var groups: [(loop: any EventLoop, items: [(Delivery, Subscription)])] = []
+        for (delivery, eventTargets) in zip(deliveries, targets) {
+            for target in eventTargets {
+                if let index = groups.firstIndex(where: { $0.loop === target.eventLoop }) {
+                    groups[index].items.append((delivery, target))
+                } else {
+                    groups.append((target.eventLoop, [(delivery, target)]))
                 }
             }
-            return targets
         }
-        dispatch(delivery, to: targets, redelivered: false)
+        for group in groups {
+            let items = group.items
+            if group.loop.inEventLoop {
+                for (delivery, target) in items { target.session.receive(delivery, on: target, redelivered: false) }
+            } else {
+                group.loop.execute {
+                    for (delivery, target) in items { target.session.receive(delivery, on: target, redelivered: false) }
+                }
+            }
+        }
+    }
+
+    private static func delivery(of event: ChatEvent) -> Delivery {
+        Delivery(body: ByteBuffer(bytes: event.jsonBytes), contentType: "application/json")
+    }
+
+    /// The subscriptions `event` goes to: a room's subscribers, or a direct message's receiver plus the sender's
+    /// other sessions (not the one it was sent from).
+    private static func targets(of event: ChatEvent, in registry: inout Registry) -> [Subscription] {
+        guard let receiver = event.receiverId else {
+            return registry.topics[event.roomTopic] ?? []
+        }
+        let origin = registry.directMessageOrigins.removeValue(forKey: event.messageId)
+        var targets = registry.userQueues[UserQueueKey(principal: receiver, destination: Destination.chatQueue)] ?? []
+        if event.senderId != receiver,
+            let senderSubscriptions = registry.userQueues[
+                UserQueueKey(principal: event.senderId, destination: Destination.chatQueue)]
+        {
+            for subscription in senderSubscriptions where ObjectIdentifier(subscription.session) != origin {
+                targets.append(subscription)
+            }
+        }
+        return targets
     }
 
     /// Publishes a chat event accepted from `session` through the relay; `completion` runs on any thread.

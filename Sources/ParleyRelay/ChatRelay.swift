@@ -26,6 +26,17 @@ extension ChatRelay {
 public protocol ChatEventSink: Sendable {
     /// Delivers `event` to every local session that should see it.
     func deliver(_ event: ChatEvent)
+
+    /// Delivers `events`, in order, as ``deliver(_:)`` would one by one. A relay that receives events in batches
+    /// (the Kafka consumer) calls this, so a sink can hand them on in fewer steps.
+    func deliver(contentsOf events: [ChatEvent])
+}
+
+extension ChatEventSink {
+    /// One ``deliver(_:)`` per event.
+    public func deliver(contentsOf events: [ChatEvent]) {
+        for event in events { deliver(event) }
+    }
 }
 
 /// Errors a relay reports to publishers.

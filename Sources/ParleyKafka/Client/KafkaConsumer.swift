@@ -96,6 +96,9 @@ final class KafkaConsumer: Sendable {
     }
 
     /// The poll thread.
+    /// Most records handed to the sink in one batch.
+    private static let batchLimit = 256
+
     private func pollUntilClosed(sink: any ChatEventSink, timeout: Duration, groupID: String) {
         var recent = RecentMessageIDs(capacity: duplicateWindow)
         var gaps = OffsetGapDetector()
@@ -110,20 +113,47 @@ final class KafkaConsumer: Sendable {
             case .close:
                 break loop
             }
-            guard let message = rd_kafka_consumer_poll(client.handle, 100) else { continue }
-            let current = shared.assignmentGeneration.load(ordering: .acquiring)
-            if current != generation {
-                generation = current
-                gaps = OffsetGapDetector(expecting: shared.startOffsets.withLock { $0 })
+            guard let first = rd_kafka_consumer_poll(client.handle, 100) else { continue }
+            // Whatever else is already fetched joins the batch (polled without waiting), so that the sink gets
+            // events in batches: one hand-off per event loop per batch instead of one per event.
+            var polled = [first]
+            while polled.count < Self.batchLimit, let next = rd_kafka_consumer_poll(client.handle, 0) { polled.append(next) }
+            var batch: [ChatEvent] = []
+            batch.reserveCapacity(polled.count)
+            // Records whose offset may be stored once the batch is delivered: not errors, and not records of a
+            // partition being re-fetched (its later records in this batch are stale: the seek brings them again).
+            var consumed = [Bool](repeating: false, count: polled.count)
+            var refetching: Set<Int32> = []
+            for (index, message) in polled.enumerated() {
+                let record = message.pointee
+                let current = shared.assignmentGeneration.load(ordering: .acquiring)
+                if current != generation {
+                    generation = current
+                    gaps = OffsetGapDetector(expecting: shared.startOffsets.withLock { $0 })
+                }
+                guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    reportError(message)
+                    continue
+                }
+                if refetching.contains(record.partition) { continue }
+                if case .refetch(let from) = gaps.check(partition: record.partition, offset: record.offset) {
+                    refetching.insert(record.partition)
+                    refetch(message, from: from)
+                    continue
+                }
+                consumed[index] = true
+                if let event = accept(message, recent: &recent) { batch.append(event) }
             }
-            if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR,
-                case .refetch(let from) = gaps.check(partition: message.pointee.partition, offset: message.pointee.offset)
-            {
-                refetch(message, from: from)
-            } else {
-                handle(message, sink: sink, recent: &recent)
+            if !batch.isEmpty {
+                sink.deliver(contentsOf: batch)
+                shared.counters.delivered.increment(by: batch.count)
             }
-            rd_kafka_message_destroy(message)
+            // Offsets are stored only once the sink has the events.
+            for (index, message) in polled.enumerated() {
+                let record = message.pointee
+                if consumed[index] { _ = rd_kafka_offset_store(record.rkt, record.partition, record.offset) }
+                rd_kafka_message_destroy(message)
+            }
         }
         // Commit what the sink got, then leave the group so a restart rejoins without waiting for the session.
         _ = rd_kafka_commit(client.handle, nil, 0)
@@ -147,38 +177,37 @@ final class KafkaConsumer: Sendable {
         }
     }
 
-    private func handle(
-        _ message: UnsafeMutablePointer<rd_kafka_message_t>, sink: any ChatEventSink, recent: inout RecentMessageIDs
-    ) {
+    private func reportError(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
         let record = message.pointee
-        guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            let text = rd_kafka_message_errstr(message).map { String(cString: $0) } ?? RdKafkaClient.describe(record.err)
-            shared.counters.errors.increment()
-            if shared.limiter.shouldLog("consumer error \(record.err.rawValue)") {
-                shared.logger.warning("Kafka consumer error: \(text)")
-            }
-            shared.events.yield(.error(text, fatal: record.err == RD_KAFKA_RESP_ERR__FATAL))
-            return
+        let text = rd_kafka_message_errstr(message).map { String(cString: $0) } ?? RdKafkaClient.describe(record.err)
+        shared.counters.errors.increment()
+        if shared.limiter.shouldLog("consumer error \(record.err.rawValue)") {
+            shared.logger.warning("Kafka consumer error: \(text)")
         }
-        defer { _ = rd_kafka_offset_store(record.rkt, record.partition, record.offset) }
+        shared.events.yield(.error(text, fatal: record.err == RD_KAFKA_RESP_ERR__FATAL))
+    }
+
+    /// The chat event in a record that is not an error, or nil for a duplicate (dropped by message id) or a
+    /// record that is not a chat event.
+    private func accept(_ message: UnsafeMutablePointer<rd_kafka_message_t>, recent: inout RecentMessageIDs) -> ChatEvent? {
+        let record = message.pointee
         // The header lets a duplicate be dropped without decoding its JSON.
         let headerID = Self.messageIDHeader(of: message)
         if let headerID, !recent.insert(headerID) {
             shared.counters.duplicatesDropped.increment()
-            return
+            return nil
         }
         let value = UnsafeRawBufferPointer(start: record.payload, count: record.len)
         guard let event = try? ChatEvent.decode(bytes: value) else {
             shared.counters.malformedRecords.increment()
             shared.logger.warning("skipped a record on the Kafka topic that is not a chat event (partition \(record.partition), offset \(record.offset))")
-            return
+            return nil
         }
         if headerID == nil, !recent.insert(event.messageId) {
             shared.counters.duplicatesDropped.increment()
-            return
+            return nil
         }
-        sink.deliver(event)
-        shared.counters.delivered.increment()
+        return event
     }
 
     private static func messageIDHeader(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> String? {
