@@ -141,6 +141,10 @@ private final class EchoSessionHandler: ChannelInboundHandler {
             bytes.writeString(String(repeating: "X", count: 60) + "\n\n\0")
             context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
             return
+        case .send where destination.hasPrefix("/drip/"):
+            // "/drip/N": N numbered messages to subscribers of "/drip", one every 50 ms, timed by the server's own
+            // event loop (so a busy test process cannot stall the traffic the way a test task's loop could).
+            drip(context, count: Int(destination.dropFirst("/drip/".count)) ?? 0, index: 0)
         case .send where destination.hasPrefix("/burst/"):
             // "/burst/N": N numbered messages to subscribers of "/burst".
             let count = Int(destination.dropFirst("/burst/".count)) ?? 0
@@ -163,6 +167,15 @@ private final class EchoSessionHandler: ChannelInboundHandler {
         }
         if let receipt = frame.headers["receipt"], destination != behaviour.silentDestination {
             write(context, StompFrame(.receipt, headers: ["receipt-id": receipt]))
+        }
+    }
+
+    private func drip(_ context: ChannelHandlerContext, count: Int, index: Int) {
+        guard index < count else { return }
+        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(50)) {
+            guard context.channel.isActive else { return }
+            self.deliver(context, to: "/drip", body: "\(index)", headers: [:], flush: true)
+            self.drip(context, count: count, index: index + 1)
         }
     }
 
