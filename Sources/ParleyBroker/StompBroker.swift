@@ -77,33 +77,14 @@ public final class StompBroker: ChatEventSink, Sendable {
     /// Delivers a batch (from the Kafka consumer's thread): one registry lock for all, then one task per event
     /// loop with everything its sessions get, in order, instead of a task (and often a wake-up) per event.
     public func deliver(contentsOf events: [ChatEvent]) {
-        guard events.count > 1 else {
-            if let event = events.first { deliver(event) }
-            return
-        }
         statistics.eventsDelivered.add(events.count)
-        let deliveries = events.map(Self.delivery(of:))
         let targets = registry.withLock { registry in events.map { Self.targets(of: $0, in: &registry) } }
-        var groups: [(loop: any EventLoop, items: [(Delivery, Subscription)])] = []
-        for (delivery, eventTargets) in zip(deliveries, targets) {
-            for target in eventTargets {
-                if let index = groups.firstIndex(where: { $0.loop === target.eventLoop }) {
-                    groups[index].items.append((delivery, target))
-                } else {
-                    groups.append((target.eventLoop, [(delivery, target)]))
-                }
-            }
+        var items: [(Delivery, Subscription)] = []
+        for (event, eventTargets) in zip(events, targets) where !eventTargets.isEmpty {
+            let delivery = Self.delivery(of: event)
+            for target in eventTargets { items.append((delivery, target)) }
         }
-        for group in groups {
-            let items = group.items
-            if group.loop.inEventLoop {
-                for (delivery, target) in items { target.session.receive(delivery, on: target, redelivered: false) }
-            } else {
-                group.loop.execute {
-                    for (delivery, target) in items { target.session.receive(delivery, on: target, redelivered: false) }
-                }
-            }
-        }
+        dispatch(items, redelivered: false)
     }
 
     private static func delivery(of event: ChatEvent) -> Delivery {
@@ -215,33 +196,35 @@ public final class StompBroker: ChatEventSink, Sendable {
 
     /// Runs each target's delivery on its event loop: inline when already there, else one hop per loop.
     private func dispatch(_ delivery: Delivery, to targets: [Subscription], redelivered: Bool) {
-        switch targets.count {
-        case 0:
-            return
-        case 1:
+        if targets.count == 1 {
             let target = targets[0]
             if target.eventLoop.inEventLoop {
                 target.session.receive(delivery, on: target, redelivered: redelivered)
             } else {
                 target.eventLoop.execute { target.session.receive(delivery, on: target, redelivered: redelivered) }
             }
-        default:
-            var groups: [(loop: any EventLoop, targets: [Subscription])] = []
-            for target in targets {
-                if let index = groups.firstIndex(where: { $0.loop === target.eventLoop }) {
-                    groups[index].targets.append(target)
-                } else {
-                    groups.append((target.eventLoop, [target]))
-                }
+        } else if !targets.isEmpty {
+            dispatch(targets.map { (delivery, $0) }, redelivered: redelivered)
+        }
+    }
+
+    /// Hands each event loop its share of `items` in one step, in order: inline when already on it, else one task.
+    private func dispatch(_ items: [(Delivery, Subscription)], redelivered: Bool) {
+        var groups: [(loop: any EventLoop, items: [(Delivery, Subscription)])] = []
+        for item in items {
+            if let index = groups.firstIndex(where: { $0.loop === item.1.eventLoop }) {
+                groups[index].items.append(item)
+            } else {
+                groups.append((item.1.eventLoop, [item]))
             }
-            for group in groups {
-                let targets = group.targets
-                if group.loop.inEventLoop {
-                    for target in targets { target.session.receive(delivery, on: target, redelivered: redelivered) }
-                } else {
-                    group.loop.execute {
-                        for target in targets { target.session.receive(delivery, on: target, redelivered: redelivered) }
-                    }
+        }
+        for group in groups {
+            let share = group.items
+            if group.loop.inEventLoop {
+                for (delivery, target) in share { target.session.receive(delivery, on: target, redelivered: redelivered) }
+            } else {
+                group.loop.execute {
+                    for (delivery, target) in share { target.session.receive(delivery, on: target, redelivered: redelivered) }
                 }
             }
         }

@@ -7,8 +7,8 @@ import Synchronization
 ///
 /// One reader task routes inbound frames: MESSAGE to its subscription (by `subscription` header), RECEIPT to its
 /// waiter, ERROR ends the session. MESSAGEs for `onMessage` subscriptions skip it: they are handled on the
-/// connection's event loop as they are decoded. Subscription buffers are bounded; a full buffer pauses reading the socket
-/// (so one subscription that is never consumed eventually stalls the others: consume or unsubscribe).
+/// connection's event loop as they are decoded. Subscription buffers are bounded; a full buffer pauses reading the
+/// socket (so one subscription that is never consumed eventually stalls the others: consume or unsubscribe).
 /// End every session with ``disconnect(timeout:)`` or ``close()``: the reader and heart-beat tasks keep a
 /// session that is merely dropped alive until the server closes it.
 public final class StompClient: Sendable {
@@ -163,8 +163,9 @@ public final class StompClient: Sendable {
     /// Subscribes to `destination` and calls `onMessage` with every MESSAGE frame, in order, on the connection's
     /// event loop as it is decoded, instead of buffering it for iteration: no task switch per message, for load
     /// generators and other high-rate consumers. `onMessage` must be quick and must not block, since it holds up
-    /// reading this connection (and others on the same event loop). The returned subscription yields no frames: iterating it waits until the subscription
-    /// ends (nil on a clean end; it throws, like any subscription, when the session fails).
+    /// reading this connection (and others on the same event loop). The returned subscription yields no frames:
+    /// iterating it waits until the subscription ends (nil on a clean end; it throws, like any subscription, when
+    /// the session fails).
     public func subscribe(
         destination: String,
         ack: StompAckMode = .auto,

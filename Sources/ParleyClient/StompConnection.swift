@@ -234,17 +234,12 @@ public final class StompConnection: Sendable {
     /// written. Throws ``StompConnectionError/connectionClosed`` on a closed connection.
     public func send(_ frame: StompFrame) async throws {
         // Over WebSocket the frame header goes in front of the STOMP bytes: one buffer per message, not two.
-        var buffer = ByteBuffer()
-        let headroom = if case .webSocket = endpoint.transport { Self.webSocketClientHeaderSpace } else { 0 }
-        buffer.reserveCapacity(StompEncoder.estimatedSize(of: frame) + headroom)
-        buffer.moveWriterIndex(to: headroom)
-        buffer.moveReaderIndex(to: headroom)
+        let headroom = if case .webSocket = endpoint.transport { WebSocketWire.maximumHeaderLength } else { 0 }
+        var buffer = WebSocketWire.buffer(
+            capacity: StompEncoder.estimatedSize(of: frame), headroom: headroom, allocator: channel.allocator)
         StompEncoder.encode(frame, version: protocolVersion, into: &buffer)
         try await write(buffer)
     }
-
-    /// The longest header of a masked client WebSocket frame (2 + 8 length bytes + 4 mask bytes).
-    private static let webSocketClientHeaderSpace = WebSocketWire.maximumHeaderLength
 
     /// Writes a single end-of-line heart-beat.
     public func sendHeartBeat() async throws {

@@ -30,9 +30,8 @@ final class StompWebSocketClientUpgrader: NIOHTTPClientProtocolUpgrader, Sendabl
         maxFrameSize: Int,
         installHandlers: @escaping @Sendable (any Channel, HTTPResponseHead) throws -> Void
     ) {
-        self.handshake = NIOWebSocketClientUpgrader(maxFrameSize: min(maxFrameSize, Int(UInt32.max))) { channel, _ in
-            channel.eventLoop.makeSucceededVoidFuture()
-        }
+        // Only its request key and accept check are used; its own pipeline set-up (and frame size) never runs.
+        self.handshake = NIOWebSocketClientUpgrader { channel, _ in channel.eventLoop.makeSucceededVoidFuture() }
         self.messageKind = messageKind
         self.maxFrameSize = maxFrameSize
         self.installHandlers = installHandlers

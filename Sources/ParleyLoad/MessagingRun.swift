@@ -52,6 +52,8 @@ final class MessagingRun: Sendable {
     private let histogramShards: [NIOLockedValueBox<Histogram<UInt64>>]
     private let receivers: [NIOLockedValueBox<ReceiverState>]
     private let windows: [AsyncPermits]
+    /// Messages a sender may have in flight (closed loop); each takes `receiversPerMessage` permits.
+    private let windowMessages: Int
     private let sentBySender: NIOLockedValueBox<[Int]>
     private let sendersFinished = Atomic<Bool>(false)
 
@@ -63,8 +65,8 @@ final class MessagingRun: Sendable {
             NIOLockedValueBox(Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three))
         }
         receivers = (0..<topology.clientCount).map { _ in NIOLockedValueBox(ReceiverState()) }
-        let window: Int = if case .window(let size) = settings.pacing { max(1, size) * topology.receiversPerMessage } else { 0 }
-        windows = (0..<topology.clientCount).map { _ in AsyncPermits(window) }
+        windowMessages = if case .window(let size) = settings.pacing { max(1, size) } else { 0 }
+        windows = (0..<topology.clientCount).map { [windowMessages] _ in AsyncPermits(windowMessages * topology.receiversPerMessage) }
         sentBySender = NIOLockedValueBox(Array(repeating: 0, count: topology.clientCount))
     }
 
@@ -246,7 +248,6 @@ final class MessagingRun: Sendable {
         // Closed loop: messages this sender may send before it must wait for deliveries to reopen its window.
         var credit = 0
         let perMessage = topology.receiversPerMessage
-        let windowSize: Int = if case .window(let size) = settings.pacing { max(1, size) } else { 1 }
         while settings.messagesPerSender.map({ sequence < $0 }) ?? true {
             let due = interval.map { start + $0 * sequence }
             // Open loop: the schedule decides what a timed run sends (a message due before the end is sent even if
@@ -258,10 +259,10 @@ final class MessagingRun: Sendable {
                     if due > clock.now { try await Task.sleep(until: due, clock: clock) }
                 } else {
                     if credit == 0 {
-                        let remaining = settings.messagesPerSender.map { $0 - sequence } ?? windowSize
-                        let batch = min(max(1, windowSize / 4), remaining)
+                        let remaining = settings.messagesPerSender.map { $0 - sequence } ?? windowMessages
+                        let batch = min(max(1, windowMessages / 4), remaining)
                         let taken = try await windows[me.index].acquire(
-                            atLeast: batch * perMessage, atMost: min(windowSize, remaining) * perMessage, unit: perMessage)
+                            atLeast: batch * perMessage, atMost: min(windowMessages, remaining) * perMessage, unit: perMessage)
                         credit = taken / perMessage
                     }
                     credit -= 1

@@ -95,10 +95,10 @@ final class KafkaConsumer: Sendable {
         }
     }
 
-    /// The poll thread.
     /// Most records handed to the sink in one batch.
     private static let batchLimit = 256
 
+    /// The poll thread.
     private func pollUntilClosed(sink: any ChatEventSink, timeout: Duration, groupID: String) {
         var recent = RecentMessageIDs(capacity: duplicateWindow)
         var gaps = OffsetGapDetector()
