@@ -156,21 +156,22 @@ struct StompClientTests {
     /// still count as traffic for heart-beat monitoring (the server here never sends a heart-beat).
     @Test(arguments: [false, true])
     func onMessageTrafficKeepsTheSessionAliveAndInOrder(webSocket: Bool) async throws {
-        // The server promises a heart-beat every 500 ms and never sends one: a second without any frame ends the
-        // session, so only the MESSAGEs (one every 50 ms for 2 s) can keep it alive.
-        let server = try await EchoStompServer.start(webSocket: webSocket, behaviour: .init(heartBeat: "500,0"))
+        // The server promises a heart-beat every second and never sends one: two seconds without any frame end the
+        // session, so only the MESSAGEs (one every 50 ms for 3 s) can keep it alive. The tolerance is wide because a
+        // parallel test run can starve this task for a second between CONNECTED and the first MESSAGE.
+        let server = try await EchoStompServer.start(webSocket: webSocket, behaviour: .init(heartBeat: "1000,0"))
         defer { Task { await server.stop() } }
-        try await withTimeout(20, "inline deliveries") {
-            let client = try await Self.connect(server, .init(heartBeat: StompHeartBeat(send: 0, receive: 500)))
+        try await withTimeout(30, "inline deliveries") {
+            let client = try await Self.connect(server, .init(heartBeat: StompHeartBeat(send: 0, receive: 1000)))
             let bodies = Mutex<[String]>([])
             _ = try await client.subscribe(destination: "/drip", receipt: true) { frame in
                 bodies.withLock { $0.append(frame.bodyString) }
             }
-            try await client.send(destination: "/drip/40", body: "")
-            while bodies.withLock({ $0.count }) < 40, client.endReason == nil { try await Task.sleep(for: .milliseconds(10)) }
+            try await client.send(destination: "/drip/60", body: "")
+            while bodies.withLock({ $0.count }) < 60, client.endReason == nil { try await Task.sleep(for: .milliseconds(10)) }
             #expect(client.endReason == nil)
             let received: [String] = bodies.withLock { $0 }
-            #expect(received == (0..<40).map { String($0) })
+            #expect(received == (0..<60).map { String($0) })
             #expect(client.unroutedMessageCount == 0)
             try await client.disconnect()
         }
