@@ -166,16 +166,24 @@ let brokerTargets: [Target] = [
     .target(
         name: "ParleyBroker",
         dependencies: [
-            "ParleyCodec", "ParleyRelay", "ParleyJSON", "ParleyWebSocket",
+            "ParleyCodec",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Metrics", package: "swift-metrics"),
         ],
         swiftSettings: strict
     ),
     .target(
+        name: "ParleyChat",
+        dependencies: [
+            "ParleyBroker", "ParleyRelay",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ],
+        swiftSettings: strict
+    ),
+    .target(
         name: "ParleyServer",
         dependencies: [
-            "ParleyBroker", "ParleyAuth", "ParleyWebSocket",
+            "ParleyBroker", "ParleyChat", "ParleyCodec", "ParleyRelay", "ParleyAuth", "ParleyWebSocket",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -189,7 +197,7 @@ let brokerTargets: [Target] = [
     .testTarget(
         name: "ParleyBrokerTests",
         dependencies: [
-            "ParleyBroker", "ParleyCodec", "ParleyRelay",
+            "ParleyBroker", "ParleyChat", "ParleyCodec", "ParleyRelay", "ParleyWebSocket",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ],

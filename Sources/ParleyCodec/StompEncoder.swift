@@ -67,6 +67,26 @@ public enum StompEncoder {
         return size
     }
 
+    /// `true` when ``escapeHeaderValue(_:version:)`` would return `value` unchanged (the common case), checked
+    /// without allocating. In 1.0 nothing is escaped; 1.1 escapes LF, `:` and `\\`; 1.2 also CR.
+    public static func isPlainHeaderValue(_ value: String, version: StompVersion) -> Bool {
+        if version == .v1_0 { return true }
+        for byte in value.utf8 where byte == 0x0A || byte == 0x3A || byte == 0x5C || (byte == 0x0D && version == .v1_2) {
+            return false
+        }
+        return true
+    }
+
+    /// `value` escaped as a header name or value of a `version` frame (STOMP 1.2 §"Value Encoding"); the same
+    /// rule ``encode(_:version:into:)`` applies to every header of frames other than CONNECT/CONNECTED.
+    public static func escapeHeaderValue(_ value: String, version: StompVersion) -> String {
+        if isPlainHeaderValue(value, version: version) { return value }
+        let escaping = Escaping(version)
+        return String(unsafeUninitializedCapacity: 2 * value.utf8.count) { target in
+            write(value, escaping: escaping, to: UnsafeMutableRawPointer(target.baseAddress!))
+        }
+    }
+
     /// Which bytes become escape sequences.
     private enum Escaping {
         case none, v1_1, v1_2

@@ -20,3 +20,25 @@ public enum StompVersion: String, Sendable, Comparable, CaseIterable {
         }
     }
 }
+
+extension StompVersion {
+    /// The WebSocket subprotocol (`Sec-WebSocket-Protocol`) that carries this version: `v12.stomp`, ….
+    public var webSocketSubprotocol: String {
+        switch self {
+        case .v1_0: "v10.stomp"
+        case .v1_1: "v11.stomp"
+        case .v1_2: "v12.stomp"
+        }
+    }
+
+    /// Every version's subprotocol, best first: what a client offers and a server prefers.
+    public static let webSocketSubprotocols = [StompVersion.v1_2, .v1_1, .v1_0].map(\.webSocketSubprotocol)
+
+    /// The version a subprotocol name carries (any letter case); `nil` for names that are not STOMP's.
+    public init?(webSocketSubprotocol name: String) {
+        guard let version = StompVersion.allCases.first(where: { $0.webSocketSubprotocol == name.lowercased() }) else {
+            return nil
+        }
+        self = version
+    }
+}

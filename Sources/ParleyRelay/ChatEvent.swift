@@ -111,7 +111,7 @@ public struct ChatEvent: Codable, Sendable, Equatable {
     }
 
     /// The room topic a broadcast is delivered on, in Spring's dialect.
-    public var roomTopic: String { "/topic/rooms.\(roomId)" }
+    public var roomTopic: String { ChatDestinations.room(roomId) }
 
     /// Formats `date` as ISO 8601 UTC with milliseconds (`2026-11-25T10:30:00.123Z`).
     ///

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ParleyBroker
+import ParleyChat
 import ServiceLifecycle
 import Synchronization
 
@@ -29,6 +30,8 @@ public final class ChatServer: Service, Sendable {
     public let configuration: ChatServerConfiguration
     /// The broker shared by both transports.
     public let broker: StompBroker
+    /// The chat application behind `/app/chat.sendMessage`; the relay delivers to it.
+    public let chat: ChatApplication
     private let logger: Logger
     private let group: any EventLoopGroup
     private let state = Mutex(RunState())
@@ -45,8 +48,9 @@ public final class ChatServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
+        self.chat = ChatApplication(relay: configuration.relay)
         self.broker = StompBroker(
-            configuration: configuration.broker, relay: configuration.relay, authenticator: configuration.authenticator)
+            configuration: configuration.broker, authenticator: configuration.authenticator, applications: [chat])
     }
 
     /// The bound ports once started, else `nil`.
@@ -55,7 +59,7 @@ public final class ChatServer: Service, Sendable {
     /// Starts the relay and binds the enabled listeners; returns the bound ports.
     @discardableResult
     public func start() async throws -> ChatServerPorts {
-        try await configuration.relay.start(deliveringTo: broker)
+        try await configuration.relay.start(deliveringTo: chat.sink(for: broker))
         var ports = ChatServerPorts()
         do {
             if let port = configuration.wsPort {

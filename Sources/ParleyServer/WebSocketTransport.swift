@@ -7,22 +7,16 @@ import ParleyBroker
 import ParleyCodec
 import ParleyWebSocket
 
-/// The STOMP-over-WebSocket subprotocols, best first.
+/// STOMP-over-WebSocket subprotocol negotiation (names from ParleyCodec's ``StompVersion``).
 public enum StompSubprotocol {
-    /// Supported `Sec-WebSocket-Protocol` values and the highest STOMP version each allows.
-    public static let supported: [(name: String, version: StompVersion)] = [
-        ("v12.stomp", .v1_2), ("v11.stomp", .v1_1), ("v10.stomp", .v1_0),
-    ]
-
     /// The subprotocols a request offers, in its order.
     public static func offered(in headers: HTTPHeaders) -> [String] {
         headers[canonicalForm: "sec-websocket-protocol"].map { String($0).trimmingASCIISpaces() }.filter { !$0.isEmpty }
     }
 
-    /// The best supported subprotocol among `offered`; `nil` when none is supported.
+    /// The best supported subprotocol among `offered` and the highest version it allows; `nil` when none is STOMP's.
     public static func choose(from offered: [String]) -> (name: String, version: StompVersion)? {
-        let lowered = Set(offered.map { $0.lowercased() })
-        return supported.first { lowered.contains($0.name) }
+        offered.compactMap(StompVersion.init(webSocketSubprotocol:)).max().map { ($0.webSocketSubprotocol, $0) }
     }
 }
 
@@ -73,9 +67,9 @@ public enum WebSocketTransport {
     }
 }
 
-/// The RFC 6455 server handshake for STOMP. Unlike NIO's `NIOWebSocketServerUpgrader` it installs no
-/// `WebSocketFrameEncoder`: sessions write complete WebSocket frames themselves (``OutboundFraming``), one buffer
-/// per STOMP frame, and ParleyWebSocket's `WebSocketStreamHandler` reads frames and writes the few control frames.
+/// The RFC 6455 server handshake for STOMP. Unlike NIO's `NIOWebSocketServerUpgrader` it installs no NIO frame
+/// codec: ParleyWebSocket's `WebSocketStreamHandler` reads frames and writes each STOMP frame as one text message,
+/// its header in the room the session reserved in front (one buffer per frame).
 struct StompWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
     let broker: StompBroker
     let path: String
@@ -117,7 +111,7 @@ struct StompWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
                     guard case .payloadTooLarge(_, let limit) = violation else { return nil }
                     return StompTransportError(message: "frame too large: WebSocket message over the \(limit)-byte limit")
                 },
-                broker.makeSessionHandler(maxVersion: maxVersion, framing: .webSocketText))
+                broker.makeSessionHandler(maxVersion: maxVersion, headroom: WebSocketWire.maximumUnmaskedHeaderLength))
         }
     }
 
@@ -195,7 +189,7 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
         let offered = StompSubprotocol.offered(in: head.headers)
         if !offered.isEmpty, StompSubprotocol.choose(from: offered) == nil {
-            let names = StompSubprotocol.supported.map(\.name).joined(separator: ", ")
+            let names = StompVersion.webSocketSubprotocols.joined(separator: ", ")
             return (.badRequest, "unsupported WebSocket subprotocol \(offered.joined(separator: ", ")): supported are \(names)\n")
         }
         return (.badRequest, "invalid WebSocket upgrade request (check Sec-WebSocket-Key and Sec-WebSocket-Version: 13)\n")

@@ -6,9 +6,9 @@ import NIOCore
 ///
 /// Both Parley's server and its client use it, instead of NIO's frame decoder and encoder: no `WebSocketFrame`
 /// and no boxed `NIOAny` per message.
-/// - Outbound, a client (``WebSocketFrameReader/Role/client``) turns each buffer into one masked data message,
-///   in place when the buffer has ``WebSocketWire/maximumHeaderLength`` bytes of room in front. A server passes
-///   buffers through: its sessions write complete frames themselves (see `OutboundFraming` in ParleyBroker).
+/// - Outbound, each buffer becomes one data message (masked by a client, ``WebSocketFrameReader/Role/client``), its
+///   header written in place when the buffer has room in front (``WebSocketWire/maximumHeaderLength`` for a
+///   client, ``WebSocketWire/maximumUnmaskedHeaderLength`` for a server), so each message leaves as one buffer.
 /// - A violation (``WebSocketWireError``) sets the close code (1009 for a message over the limit, else 1002). If
 ///   `violationError` maps it to an error, that error goes to the handlers behind, which are expected to close
 ///   (a server session first sends a STOMP ERROR); otherwise this handler closes at once.
@@ -40,7 +40,7 @@ public final class WebSocketStreamHandler: ChannelDuplexHandler, RemovableChanne
     /// - Parameters:
     ///   - role: which side this is (a client masks what it sends and requires unmasked frames, a server the reverse).
     ///   - maxFrameSize: largest payload of one inbound frame.
-    ///   - dataOpcode: opcode of the data messages a client sends (``WebSocketWire/textOpcode`` or binary).
+    ///   - dataOpcode: opcode of the data messages written (``WebSocketWire/textOpcode`` or binary).
     ///   - violationError: what to tell the handlers behind about a violation; nil closes without telling them.
     public init(
         role: WebSocketFrameReader.Role,
@@ -93,14 +93,12 @@ public final class WebSocketStreamHandler: ChannelDuplexHandler, RemovableChanne
         }
     }
 
-    /// A client frames each buffer as one masked message; a server's buffers are complete frames already.
+    /// Frames each buffer as one data message: masked by a client, unmasked by a server. The header goes in place
+    /// when the writer reserved room in front (``WebSocketWire/buffer(capacity:headroom:allocator:)``).
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard role == .client else {
-            context.write(data, promise: promise)
-            return
-        }
         var bytes = unwrapOutboundIn(data)
-        WebSocketWire.prependHeader(opcode: dataOpcode, maskingKey: maskingKeys.next32(), to: &bytes)
+        let maskingKey: UInt32? = role == .client ? maskingKeys.next32() : nil
+        WebSocketWire.prependHeader(opcode: dataOpcode, maskingKey: maskingKey, to: &bytes)
         context.write(wrapOutboundOut(bytes), promise: promise)
     }
 

@@ -14,7 +14,8 @@ struct BatchDeliveryTests {
     }
 
     @Test func batchReachesEachSubscriptionInOrder() async throws {
-        let broker = try await makeBroker(relay: ManualRelay())
+        let relay = ManualRelay()
+        let broker = try await makeBroker(relay: relay)
         let loop = EmbeddedEventLoop()
         let alice = try TestSession(broker, loop: loop)
         let bob = try TestSession(broker, loop: loop)
@@ -27,7 +28,7 @@ struct BatchDeliveryTests {
         _ = try alice.frames()
         _ = try bob.frames()
 
-        broker.deliver(contentsOf: [
+        relay.sink?.deliver(contentsOf: [
             event("m1", from: "carol"), event("m2", from: "alice", to: "bob"), event("m3", room: "hall", from: "carol"),
             event("m4", from: "carol"),
         ])

@@ -1,8 +1,10 @@
 import NIOCore
 import NIOEmbedded
 import ParleyBroker
+import ParleyChat
 import ParleyCodec
 import ParleyRelay
+import ParleyWebSocket
 import Testing
 
 /// Tokens the test authenticator knows: `token-<user>` authenticates `<user>`; a few fixed ones fail.
@@ -20,8 +22,9 @@ let testAuthenticator = ClosureAuthenticator { token in
 func makeBroker(
     _ configuration: BrokerConfiguration = BrokerConfiguration(), relay: any ChatRelay = InProcessRelay()
 ) async throws -> StompBroker {
-    let broker = StompBroker(configuration: configuration, relay: relay, authenticator: testAuthenticator)
-    try await relay.start(deliveringTo: broker)
+    let chat = ChatApplication(relay: relay)
+    let broker = StompBroker(configuration: configuration, authenticator: testAuthenticator, applications: [chat])
+    try await relay.start(deliveringTo: chat.sink(for: broker))
     return broker
 }
 
@@ -32,17 +35,28 @@ final class TestSession {
     var decoder = StompDecoder(version: .v1_2)
     var version = StompVersion.v1_2
 
-    let framing: OutboundFraming
+    let transport: Transport
+    private var maskingKeys = MaskingKeySource()
+
+    /// How the test client reaches the session: raw STOMP bytes, or masked WebSocket text messages through the
+    /// server's `WebSocketStreamHandler` (which frames what the session writes in the room it reserved).
+    enum Transport { case tcp, webSocket }
 
     init(
-        _ broker: StompBroker, loop: EmbeddedEventLoop, maxVersion: StompVersion = .v1_2, framing: OutboundFraming = .none,
+        _ broker: StompBroker, loop: EmbeddedEventLoop, maxVersion: StompVersion = .v1_2, transport: Transport = .tcp,
         extraHandlers: [any ChannelHandler] = []
     ) throws {
         self.loop = loop
-        self.framing = framing
+        self.transport = transport
         channel = EmbeddedChannel(loop: loop)
         try channel.pipeline.syncOperations.addHandlers(extraHandlers)
-        try channel.pipeline.syncOperations.addHandler(broker.makeSessionHandler(maxVersion: maxVersion, framing: framing))
+        if transport == .webSocket {
+            try channel.pipeline.syncOperations.addHandler(WebSocketStreamHandler(role: .server, maxFrameSize: 1 << 20) { _ in nil })
+            try channel.pipeline.syncOperations.addHandler(
+                broker.makeSessionHandler(maxVersion: maxVersion, headroom: WebSocketWire.maximumUnmaskedHeaderLength))
+        } else {
+            try channel.pipeline.syncOperations.addHandler(broker.makeSessionHandler(maxVersion: maxVersion))
+        }
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     }
 
@@ -56,7 +70,12 @@ final class TestSession {
 
     func sendBytes(_ buffer: ByteBuffer) throws {
         guard channel.isActive else { return }
-        try channel.writeInbound(buffer)
+        if transport == .webSocket {
+            try channel.writeInbound(
+                WebSocketWire.make(opcode: WebSocketWire.textOpcode, payload: buffer, maskingKey: maskingKeys.next32(), allocator: channel.allocator))
+        } else {
+            try channel.writeInbound(buffer)
+        }
         loop.run()
     }
 
@@ -68,15 +87,17 @@ final class TestSession {
         var out: [StompDecoded] = []
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
             var bytes = buffer
-            if case .webSocketText = framing { try unwrapWebSocketMessage(&bytes) }
+            if transport == .webSocket, !unwrapWebSocketMessage(&bytes) { continue }
             while let decoded = try decoder.next(from: &bytes) { out.append(decoded) }
         }
         return out
     }
 
-    /// Checks that `bytes` is exactly one final, unmasked text message and leaves its payload.
-    private func unwrapWebSocketMessage(_ bytes: inout ByteBuffer) throws {
+    /// Checks that `bytes` is exactly one final, unmasked text message and leaves its payload; `false` for the
+    /// close frame that follows an ERROR.
+    private func unwrapWebSocketMessage(_ bytes: inout ByteBuffer) -> Bool {
         let first = bytes.readInteger(as: UInt8.self)
+        if first == 0x88 { return false }
         #expect(first == 0x81, "FIN + text")
         let short = bytes.readInteger(as: UInt8.self) ?? 0
         var length = Int(short)
@@ -87,6 +108,7 @@ final class TestSession {
         }
         #expect(short < 128, "unmasked")
         #expect(bytes.readableBytes == length, "one STOMP frame per WebSocket message")
+        return true
     }
 
     func frames() throws -> [StompFrame] {

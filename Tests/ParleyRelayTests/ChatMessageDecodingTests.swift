@@ -1,12 +1,10 @@
 import Foundation
-import NIOCore
-@testable import ParleyBroker
 import ParleyRelay
 import Testing
 
 @Suite struct ChatMessageDecodingTests {
     func decode(_ json: String) throws(ChatMessageDecodingError) -> ChatMessage {
-        try ChatMessageDecoding.decode(ByteBuffer(string: json))
+        try ChatMessage.decode(json: Array(json.utf8))
     }
 
     @Test func agreesWithCodableOnValidBodies() throws {

@@ -4,13 +4,13 @@ import ParleyBroker
 import ParleyCodec
 import Testing
 
-@Suite struct OutboundFramingTests {
+@Suite struct TransportFramingTests {
     /// A WebSocket session writes every frame (CONNECTED, RECEIPT, MESSAGE, ERROR) as one complete text message.
     @Test func webSocketSessionWritesCompleteTextMessages() async throws {
         let broker = try await makeBroker()
         let loop = EmbeddedEventLoop()
-        let alice = try TestSession(broker, loop: loop, framing: .webSocketText)
-        let bob = try TestSession(broker, loop: loop, framing: .webSocketText)
+        let alice = try TestSession(broker, loop: loop, transport: .webSocket)
+        let bob = try TestSession(broker, loop: loop, transport: .webSocket)
         try alice.connect("alice")
         try bob.connect("bob")
         try bob.subscribe("1", "/topic/rooms.kitchen")
@@ -24,12 +24,12 @@ import Testing
     }
 
     /// Message ids are written as decimal digits straight into the frame: 1, 2, … 12 (more than one digit).
-    @Test(arguments: [OutboundFraming.none, .webSocketText])
-    func messageIdsCountUpInDecimal(framing: OutboundFraming) async throws {
+    @Test(arguments: [TestSession.Transport.tcp, .webSocket])
+    func messageIdsCountUpInDecimal(transport: TestSession.Transport) async throws {
         let broker = try await makeBroker()
         let loop = EmbeddedEventLoop()
-        let alice = try TestSession(broker, loop: loop, framing: framing)
-        let bob = try TestSession(broker, loop: loop, framing: framing)
+        let alice = try TestSession(broker, loop: loop, transport: transport)
+        let bob = try TestSession(broker, loop: loop, transport: transport)
         try alice.connect("alice")
         try bob.connect("bob")
         try bob.subscribe("1", "/topic/rooms.count", ack: "client-individual")

@@ -1,38 +1,39 @@
-import NIOCore
 import ParleyJSON
-import ParleyRelay
 
 /// Why a `/app/chat.sendMessage` body was refused; `message` is client safe.
-struct ChatMessageDecodingError: Error {
-    var message: String
+public struct ChatMessageDecodingError: Error, Sendable, Equatable {
+    /// A short, client-safe reason.
+    public var message: String
+    /// Creates an error with a client-safe reason.
+    public init(message: String) { self.message = message }
+
     static let notAnObject = ChatMessageDecodingError(
         message: "body must be a JSON object {roomId, receiverId?, content, messageType?}")
 }
 
-/// Decodes and validates the body of `/app/chat.sendMessage`.
-///
-/// A hand-written parser for the one flat object this endpoint takes: it runs once per chat message on the
-/// event loop, where Foundation's `JSONDecoder` cost several times more than the rest of the SEND path.
-/// It accepts what `ChatMessage`'s `Codable` conformance accepts (ids as strings or integers, unknown
-/// fields ignored, `messageType` defaulting to `TALK`) and rejects anything that is not strict JSON.
-enum ChatMessageDecoding {
+extension ChatMessage {
     /// Longest accepted room or receiver id, in UTF-8 bytes.
-    static let maxIdLength = 256
+    public static let maxIdLength = 256
 
-    static func decode(_ body: ByteBuffer) throws(ChatMessageDecodingError) -> ChatMessage {
+    /// Decodes and validates the body of `/app/chat.sendMessage`.
+    ///
+    /// A hand-written parser for the one flat object this endpoint takes: it runs once per chat message on the
+    /// event loop, where Foundation's `JSONDecoder` cost several times more than the rest of the SEND path.
+    /// It accepts what the `Codable` conformance accepts (ids as strings or integers, unknown fields ignored,
+    /// `messageType` defaulting to `TALK`) and rejects anything that is not strict JSON, plus empty, over-long or
+    /// control-character ids.
+    public static func decode(json bytes: UnsafeRawBufferPointer) throws(ChatMessageDecodingError) -> ChatMessage {
         var fields = Fields()
         do {
-            try body.withUnsafeReadableBytes { bytes throws(FlatJSONError) in
-                var reader = FlatJSONReader(bytes: bytes)
-                try reader.readObject { key, value in
-                    switch key {
-                    case "roomId": fields.roomId = value
-                    case "receiverId": fields.receiverId = value
-                    case "content": fields.content = value
-                    case "messageType": fields.messageType = value
-                    case "senderId": fields.senderId = value
-                    default: break
-                    }
+            var reader = FlatJSONReader(bytes: bytes)
+            try reader.readObject { key, value in
+                switch key {
+                case "roomId": fields.roomId = value
+                case "receiverId": fields.receiverId = value
+                case "content": fields.content = value
+                case "messageType": fields.messageType = value
+                case "senderId": fields.senderId = value
+                default: break
                 }
             }
         } catch {
@@ -60,6 +61,15 @@ enum ChatMessageDecoding {
         return ChatMessage(roomId: roomId, receiverId: receiverId, content: content, messageType: messageType, senderId: senderId)
     }
 
+    /// ``decode(json:)-(UnsafeRawBufferPointer)`` over any contiguous bytes.
+    public static func decode(json bytes: some Collection<UInt8>) throws(ChatMessageDecodingError) -> ChatMessage {
+        func attempt(_ buffer: UnsafeBufferPointer<UInt8>) -> Result<ChatMessage, ChatMessageDecodingError> {
+            Result { () throws(ChatMessageDecodingError) in try decode(json: UnsafeRawBufferPointer(buffer)) }
+        }
+        let result = bytes.withContiguousStorageIfAvailable(attempt) ?? Array(bytes).withUnsafeBufferPointer(attempt)
+        return try result.get()
+    }
+
     private static func validate(id: String, field: String) throws(ChatMessageDecodingError) {
         guard !id.isEmpty else { throw ChatMessageDecodingError(message: "'\(field)' must not be empty") }
         guard id.utf8.count <= maxIdLength else {
@@ -70,7 +80,7 @@ enum ChatMessageDecoding {
         }
     }
 
-    struct Fields {
+    private struct Fields {
         var roomId: JSONScalar?
         var receiverId: JSONScalar?
         var content: JSONScalar?

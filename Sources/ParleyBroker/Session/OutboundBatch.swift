@@ -1,0 +1,52 @@
+import NIOCore
+
+/// A session's outbound bookkeeping: the newest write is held back so that the flush sending it can carry the
+/// batch's one promise, and the bytes written but not yet on the socket are counted for the slow-consumer limit.
+struct OutboundBatch {
+    /// The newest write, not yet passed to the channel.
+    var held: ByteBuffer?
+    /// Bytes written since the last flush.
+    var unflushedBytes = 0
+    /// Bytes flushed whose write has not completed.
+    var inFlightBytes = 0
+    /// A flush is queued on the loop's ``LoopFlushQueue``.
+    var flushScheduled = false
+
+    /// Bytes written but not yet on the socket.
+    var pendingBytes: Int { unflushedBytes + inFlightBytes }
+
+    /// Holds `buffer` back; returns the write it replaces, to be passed on without a flush.
+    mutating func hold(_ buffer: ByteBuffer) -> ByteBuffer? {
+        let previous = held.take()
+        held = buffer
+        unflushedBytes += buffer.readableBytes
+        return previous
+    }
+
+    /// The held write and the byte count of the batch it ends, now in flight; `nil` when nothing is held.
+    mutating func takeBatch() -> (last: ByteBuffer, bytes: Int)? {
+        guard let last = held.take() else { return nil }
+        let batch = unflushedBytes
+        unflushedBytes = 0
+        inFlightBytes += batch
+        return (last, batch)
+    }
+}
+
+extension ByteBuffer {
+    /// Writes a non-negative integer in decimal without building a `String` (once per delivered MESSAGE).
+    mutating func writeDecimal(_ value: Int) {
+        precondition(value >= 0)
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for any Int
+        withUnsafeMutableBytes(of: &scratch) { digits in
+            var rest = value
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            writeBytes(UnsafeRawBufferPointer(rebasing: digits[start...]))
+        }
+    }
+}

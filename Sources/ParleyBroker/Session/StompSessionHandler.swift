@@ -1,0 +1,328 @@
+import NIOCore
+import ParleyCodec
+
+/// One STOMP session on a channel: feeds a ``StompSessionStateMachine`` with the transport's bytes, timer ticks
+/// and completions, and performs the actions it returns (writes and flush batching, timers, the broker's registry,
+/// applications). Every transport (TCP, WebSocket, …) puts this handler behind whatever turns its wire format into
+/// STOMP bytes.
+///
+/// Inbound it takes `ByteBuffer`s in any chunking; outbound it writes one `ByteBuffer` per STOMP frame, with
+/// `headroom` bytes reserved in front for a transport header (a WebSocket frame header, say). Loop-confined: the
+/// broker reaches it through `NIOLoopBound` on its event loop.
+public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    /// Raw STOMP bytes from the transport.
+    public typealias InboundIn = ByteBuffer
+    /// Encoded STOMP frames (or a heart-beat EOL), one per write.
+    public typealias OutboundOut = ByteBuffer
+
+    private let broker: StompBroker
+    private let headroom: Int
+    private var machine: StompSessionStateMachine
+    private var context: ChannelHandlerContext?
+    private var sessionID = BrokerSessionID(rawValue: 0)
+    private var registered: [String: Subscription] = [:]
+    private var allocator = ByteBufferAllocator()
+    private var flushQueue: LoopFlushQueue?
+    /// This handler as the broker and its subscriptions hold it.
+    private var bound: NIOLoopBound<StompSessionHandler>?
+    private var timers: [SessionTimer: Scheduled<Void>] = [:]
+    private var forcedClose: Scheduled<Void>?
+    private var writer = OutboundBatch()
+    private var inChannelRead = false
+
+    init(broker: StompBroker, maxVersion: StompVersion, headroom: Int) {
+        self.broker = broker
+        self.headroom = headroom
+        self.machine = StompSessionStateMachine(
+            configuration: .init(
+                broker: broker.configuration, maxVersion: maxVersion, applicationDestinations: broker.applicationDestinations))
+    }
+
+    // MARK: - Channel events
+
+    /// Registers the session with the broker and starts the CONNECT timeout.
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // The channel's allocator, kept so a delivery does not reach through `context.channel` (a retain and a
+        // release per MESSAGE in a fan-out).
+        allocator = context.channel.allocator
+        flushQueue = broker.flushQueue(for: context.eventLoop)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.bound = bound
+        sessionID = broker.register(bound)
+        perform(machine.sessionStarted())
+    }
+
+    /// Ends the session and forgets the context.
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        perform(machine.connectionClosed())
+        self.context = nil
+    }
+
+    /// Hands the bytes to the machine and handles every complete frame.
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        machine.bytesReceived(unwrapInboundIn(data), at: context.eventLoop.now)
+        inChannelRead = true
+        readFrames()
+    }
+
+    /// Flushes everything the frames of this read produced.
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        inChannelRead = false
+        flush()
+        context.fireChannelReadComplete()
+    }
+
+    /// Leaves the registry; unacknowledged user-queue messages go to the user's other sessions.
+    public func channelInactive(context: ChannelHandlerContext) {
+        perform(machine.connectionClosed())
+        writer.held = nil
+        forcedClose?.cancel()
+        context.fireChannelInactive()
+    }
+
+    /// A ``StompTransportError`` ends the session with an ERROR frame first; other errors (reset, …) at once.
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let violation = error as? StompTransportError {
+            perform(machine.transportViolation(violation.message))
+        } else {
+            perform(machine.connectionClosed())
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: - Calls from the broker (on this event loop)
+
+    /// Writes one MESSAGE for `message` on `subscription`, if the machine still wants it.
+    func deliver(_ message: BrokerMessage, on subscription: Subscription, redelivered: Bool) {
+        let decision = machine.messageArrived(
+            message, on: subscription.info, isActive: context != nil && subscription.isActive.load(ordering: .relaxed))
+        switch decision {
+        case .write(let messageId, let ackHeader, let then):
+            var frame = makeBuffer(
+                capacity: subscription.messagePrefix.readableBytes + message.headerTail.readableBytes + message.body.readableBytes + 64)
+            frame.writeImmutableBuffer(subscription.messagePrefix)
+            frame.writeStaticString("message-id:")
+            frame.writeDecimal(messageId)
+            frame.writeStaticString("\n")
+            if ackHeader {
+                frame.writeStaticString("ack:")
+                frame.writeDecimal(messageId)
+                frame.writeStaticString("\n")
+            }
+            if redelivered { frame.writeStaticString("redelivered:true\n") }
+            frame.writeImmutableBuffer(message.headerTail)
+            frame.writeImmutableBuffer(message.body)
+            frame.writeInteger(UInt8(0))
+            write(frame)
+            perform(then)
+        case .handBack(let pending):
+            broker.redeliver([pending], excluding: sessionID)
+        case .drop:
+            break
+        }
+    }
+
+    /// Sends ERROR with `reason` and closes (server shutdown).
+    func shutDown(reason: String) {
+        guard context != nil else { return }
+        perform(machine.shutDown(reason: reason))
+    }
+
+    // MARK: - Performing actions
+
+    private func readFrames() {
+        while let actions = machine.nextFrame() { perform(actions) }
+    }
+
+    private func perform(_ actions: [SessionAction]) {
+        for action in actions { perform(action) }
+    }
+
+    private func perform(_ action: SessionAction) {
+        guard let context else { return }
+        switch action {
+        case .scheduleConnectTimeout(let timeout):
+            schedule(.connect, in: timeout, repeating: false) { $0.machine.connectTimedOut() }
+        case .authenticate(let token):
+            authenticate(token, on: context.eventLoop)
+        case .startSession(let sendEvery, let checkEvery):
+            cancelTimers()
+            broker.statistics.sessionsConnected.add(1)
+            if let sendEvery { schedule(.heartBeatSend, in: sendEvery, repeating: true) { $0.machine.heartBeatSendDue() } }
+            if let checkEvery {
+                schedule(.heartBeatCheck, in: checkEvery, repeating: true) { $0.machine.heartBeatCheckDue(now: context.eventLoop.now) }
+            }
+        case .write(let frame):
+            var buffer = makeBuffer(capacity: StompEncoder.estimatedSize(of: frame))
+            StompEncoder.encode(frame, version: machine.version, into: &buffer)
+            write(buffer)
+        case .writeReceipt(let receiptId):
+            var buffer = makeBuffer(capacity: 24 + receiptId.utf8.count)
+            buffer.writeStaticString("RECEIPT\nreceipt-id:")
+            buffer.writeString(StompEncoder.escapeHeaderValue(receiptId, version: machine.version))
+            buffer.writeStaticString("\n\n\0")
+            write(buffer)
+        case .writeHeartBeat:
+            var buffer = makeBuffer(capacity: 1)
+            buffer.writeInteger(StompEncoder.heartBeat)
+            write(buffer)
+        case .subscribe(let info):
+            guard let bound else { return }
+            let subscription = Subscription(info, sessionID: sessionID, session: bound, version: machine.version)
+            registered[info.id] = subscription
+            broker.add(subscription)
+        case .unsubscribe(let id, let unacknowledged):
+            if let subscription = registered.removeValue(forKey: id) {
+                subscription.isActive.store(false, ordering: .relaxed)
+                broker.remove(subscription)
+            }
+            broker.redeliver(unacknowledged, excluding: sessionID)
+        case .publish(let destination, let message):
+            broker.deliver(message, to: .topic(destination))
+        case .dispatch(let frame, let receipt):
+            dispatch(frame, receipt: receipt, on: context.eventLoop)
+        case .redeliver(let messages):
+            broker.redeliver(messages, excluding: sessionID)
+        case .endSession(_, let unacknowledged):
+            cancelTimers()
+            let ended = registered.values
+            registered = [:]
+            for subscription in ended { subscription.isActive.store(false, ordering: .relaxed) }
+            broker.unregister(sessionID, subscriptions: ended)
+            broker.redeliver(unacknowledged, excluding: sessionID)
+        case .record(let failure):
+            switch failure {
+            case .protocolViolation: broker.statistics.protocolErrors.add(1)
+            case .authentication: broker.statistics.authenticationFailures.add(1)
+            case .slowConsumer: broker.statistics.slowConsumerDisconnects.add(1)
+            case .other: break
+            }
+        case .closeAfterFlush(let forceAfterGrace):
+            flush(closingAfter: true)
+            if forceAfterGrace, forcedClose == nil {
+                forcedClose = context.eventLoop.assumeIsolated().scheduleTask(in: broker.configuration.closeGracePeriod) {
+                    self.context?.close(promise: nil)
+                }
+            }
+        }
+    }
+
+    private func authenticate(_ token: String, on loop: any EventLoop) {
+        let authenticator = broker.authenticator
+        if let immediate = authenticator.authenticateImmediately(token: token) {
+            authenticationFinished(immediate)
+            return
+        }
+        let session = NIOLoopBound(self, eventLoop: loop)
+        Task {
+            let result: Result<StompPrincipal, any Error>
+            do {
+                result = .success(try await authenticator.authenticate(token: token))
+            } catch {
+                result = .failure(error)
+            }
+            loop.execute { session.value.authenticationFinished(result) }
+        }
+    }
+
+    private func authenticationFinished(_ result: Result<StompPrincipal, any Error>) {
+        guard let context else { return }
+        switch result {
+        case .success(let principal):
+            perform(machine.authenticated(as: principal, sessionId: broker.sessionName(sessionID), now: context.eventLoop.now))
+        case .failure(let error):
+            perform(machine.authenticationFailed(error as? StompAuthenticationError ?? .invalidToken))
+        }
+        // Frames pipelined behind CONNECT waited in the buffer; handle them with the full limits now.
+        let wasReading = inChannelRead
+        inChannelRead = true
+        readFrames()
+        inChannelRead = wasReading
+        if !wasReading { flush() }
+    }
+
+    private func dispatch(_ frame: StompFrame, receipt: String?, on loop: any EventLoop) {
+        guard let destination = frame.headers["destination"], let application = broker.application(for: destination),
+            let principal = machine.principal
+        else { return }
+        let request = ApplicationRequest(
+            destination: destination, headers: frame.headers, body: frame.body, principal: principal, session: sessionID,
+            eventLoop: loop)
+        switch application.handle(request) {
+        case .completed:
+            perform(machine.applicationCompleted(receipt: receipt, .success(())))
+        case .rejected(let error):
+            perform(machine.applicationCompleted(receipt: receipt, .failure(error)))
+        case .pending(let future):
+            future.hop(to: loop).assumeIsolated().whenComplete { result in
+                let outcome = result.mapError {
+                    $0 as? ApplicationError ?? ApplicationError("the application did not accept it", isClientError: false)
+                }
+                self.perform(self.machine.applicationCompleted(receipt: receipt, outcome))
+            }
+        }
+    }
+
+    private enum SessionTimer { case connect, heartBeatSend, heartBeatCheck }
+
+    /// Runs `tick` after `delay` (and every `delay` after that, while connected) and performs what it returns.
+    private func schedule(
+        _ timer: SessionTimer, in delay: TimeAmount, repeating: Bool, _ tick: @escaping (StompSessionHandler) -> [SessionAction]
+    ) {
+        guard let loop = context?.eventLoop.assumeIsolated() else { return }
+        timers[timer] = loop.scheduleTask(in: delay) {
+            self.timers[timer] = nil
+            self.perform(tick(self))
+            if repeating, self.machine.isConnected { self.schedule(timer, in: delay, repeating: true, tick) }
+        }
+    }
+
+    private func cancelTimers() {
+        for timer in timers.values { timer.cancel() }
+        timers = [:]
+    }
+
+    // MARK: - Writing
+
+    private func makeBuffer(capacity: Int) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: capacity + headroom)
+        buffer.moveWriterIndex(to: headroom)
+        buffer.moveReaderIndex(to: headroom)
+        return buffer
+    }
+
+    /// Queues one frame; deliveries of one event-loop tick share one flush, and the sessions of one loop one task.
+    private func write(_ buffer: ByteBuffer) {
+        guard let context else { return }
+        if let previous = writer.hold(buffer) { context.write(wrapOutboundOut(previous), promise: nil) }
+        if let actions = machine.wrote(pendingBytes: writer.pendingBytes) {
+            perform(actions)
+            return
+        }
+        if !inChannelRead, !writer.flushScheduled {
+            writer.flushScheduled = true
+            flushQueue?.enqueue(self)
+        }
+    }
+
+    /// The flush ``LoopFlushQueue`` scheduled.
+    func flushQueued() {
+        writer.flushScheduled = false
+        flush()
+    }
+
+    private func flush(closingAfter: Bool = false) {
+        guard let context else { return }
+        guard let (last, batch) = writer.takeBatch() else {
+            if closingAfter { context.close(promise: nil) }
+            return
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { _ in
+            self.writer.inFlightBytes -= batch
+            if closingAfter { self.context?.close(promise: nil) }
+        }
+        context.writeAndFlush(wrapOutboundOut(last), promise: promise)
+    }
+}

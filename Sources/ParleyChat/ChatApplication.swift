@@ -1,0 +1,132 @@
+import NIOCore
+import ParleyBroker
+import ParleyRelay
+import Synchronization
+
+/// The chat application behind `/app/chat.sendMessage` (the original app's `@MessageMapping("/chat.sendMessage")`):
+/// decodes and checks a ``ParleyRelay/ChatMessage``, publishes it as a ``ParleyRelay/ChatEvent`` through the relay
+/// (the sender's RECEIPT waits for the relay's acknowledgement), and fans every relayed event out to local
+/// sessions: a room's event to `/topic/rooms.{roomId}`, a direct message to the receiver's and the sender's other
+/// sessions on `/user/queue/messages`.
+///
+/// Wire it as the broker's application and the relay's sink:
+/// ```swift
+/// let chat = ChatApplication(relay: relay)
+/// let broker = StompBroker(authenticator: authenticator, applications: [chat])
+/// try await relay.start(deliveringTo: chat.sink(for: broker))
+/// ```
+public final class ChatApplication: StompApplication {
+    /// The relay events are published through.
+    public let relay: any ChatRelay
+    /// Only `/app/chat.sendMessage`.
+    public let destinations = [ChatDestinations.sendMessage]
+    private let origins = DirectMessageOrigins()
+
+    /// Creates the application over `relay` (start the relay with ``sink(for:)``).
+    public init(relay: any ChatRelay) {
+        self.relay = relay
+    }
+
+    /// The sink the relay delivers every node's events to: fans them out through `broker`.
+    public func sink(for broker: StompBroker) -> any ChatEventSink {
+        ChatFanOut(broker: broker, origins: origins)
+    }
+
+    /// Checks and publishes one chat message; the outcome completes when the relay has accepted it.
+    public func handle(_ request: ApplicationRequest) -> ApplicationOutcome {
+        let message: ChatMessage
+        do {
+            message = try request.body.withUnsafeReadableBytes { bytes throws(ChatMessageDecodingError) in
+                try ChatMessage.decode(json: bytes)
+            }
+        } catch {
+            return .rejected(ApplicationError("invalid chat message: \(error.message)", isClientError: true))
+        }
+        if let claimed = message.senderId, claimed != request.principal.id {
+            return .rejected(ApplicationError("senderId does not match the authenticated user", isClientError: true))
+        }
+        let event = ChatEvent(accepting: message, from: request.principal.id)
+        if event.receiverId != nil {
+            // Remembered so that delivery skips the sending session but reaches the sender's other sessions.
+            origins.remember(event.messageId, from: request.session)
+        }
+        let promise = request.eventLoop.makePromise(of: Void.self)
+        relay.publish(event) { [origins] result in
+            switch result {
+            case .success:
+                promise.succeed(())
+            case .failure(let error):
+                origins.forget(event.messageId)
+                let reason = (error as? ChatRelayError)?.description ?? "the relay did not accept it"
+                promise.fail(ApplicationError("message could not be relayed: \(reason)", isClientError: false))
+            }
+        }
+        return .pending(promise.futureResult)
+    }
+}
+
+/// Event id → the session that sent a direct message, until the relay delivers it back on this node.
+final class DirectMessageOrigins: Sendable {
+    private let sessions = Mutex<[String: BrokerSessionID]>([:])
+
+    func remember(_ messageId: String, from session: BrokerSessionID) {
+        sessions.withLock { sessions in
+            // A bound, not a leak: entries whose events never come back (another node's relay lost them) go.
+            if sessions.count >= 100_000 { sessions.removeAll() }
+            sessions[messageId] = session
+        }
+    }
+
+    func forget(_ messageId: String) {
+        _ = sessions.withLock { $0.removeValue(forKey: messageId) }
+    }
+
+    /// The origin of `messageId`, forgotten as it is read (each event comes back once per node).
+    func take(_ messageIds: [String]) -> [BrokerSessionID?] {
+        sessions.withLock { sessions in messageIds.map { sessions.removeValue(forKey: $0) } }
+    }
+}
+
+/// Delivers relayed chat events to this node's sessions.
+struct ChatFanOut: ChatEventSink {
+    let broker: StompBroker
+    let origins: DirectMessageOrigins
+
+    func deliver(_ event: ChatEvent) {
+        broker.statistics.eventsDelivered.add(1)
+        let origin = event.receiverId == nil ? nil : origins.take([event.messageId])[0]
+        let targets = Self.targets(of: event, origin: origin)
+        let message = Self.message(of: event)
+        if targets.count == 1 {
+            broker.deliver(message, to: targets[0])
+        } else {
+            broker.deliver(contentsOf: targets.map { (message, $0) })
+        }
+    }
+
+    /// One registry lock for the whole batch (the Kafka consumer hands over whatever it fetched).
+    func deliver(contentsOf events: [ChatEvent]) {
+        broker.statistics.eventsDelivered.add(events.count)
+        var directOrigins = origins.take(events.compactMap { $0.receiverId == nil ? nil : $0.messageId })[...]
+        var batch: [(BrokerMessage, DeliveryTarget)] = []
+        batch.reserveCapacity(events.count * 2)
+        for event in events {
+            let origin = event.receiverId == nil ? nil : directOrigins.popFirst() ?? nil
+            let message = Self.message(of: event)
+            for target in Self.targets(of: event, origin: origin) { batch.append((message, target)) }
+        }
+        broker.deliver(contentsOf: batch)
+    }
+
+    private static func message(of event: ChatEvent) -> BrokerMessage {
+        BrokerMessage(body: ByteBuffer(bytes: event.jsonBytes), contentType: "application/json")
+    }
+
+    /// A room's subscribers, or a direct message's receiver plus the sender's other sessions (not `origin`).
+    private static func targets(of event: ChatEvent, origin: BrokerSessionID?) -> [DeliveryTarget] {
+        guard let receiver = event.receiverId else { return [.topic(event.roomTopic)] }
+        let toReceiver = DeliveryTarget.user(receiver, destination: ChatDestinations.directMessages)
+        guard event.senderId != receiver else { return [toReceiver] }
+        return [toReceiver, .user(event.senderId, destination: ChatDestinations.directMessages, excluding: origin)]
+    }
+}
