@@ -1,3 +1,5 @@
+import NIOCore
+
 /// The authenticated user behind a STOMP session.
 public struct StompPrincipal: Sendable, Hashable {
     /// The account id; chat events carry it as `senderId`/`receiverId` and `/user/queue/...` is keyed by it.
@@ -56,5 +58,26 @@ public struct ClosureAuthenticator: StompAuthenticator {
     /// Calls the closure on the event loop: it never suspends.
     public func authenticateImmediately(token: String) -> Result<StompPrincipal, any Error>? {
         Result { try verify(token) }
+    }
+}
+
+extension StompAuthenticator {
+    /// Verifies `token` and calls `completion` on `loop`: inline when the authenticator answers synchronously,
+    /// else once its `async` verification is done.
+    func verify(_ token: String, on loop: any EventLoop, _ completion: @escaping (Result<StompPrincipal, any Error>) -> Void) {
+        if let immediate = authenticateImmediately(token: token) {
+            completion(immediate)
+            return
+        }
+        let callback = NIOLoopBound(completion, eventLoop: loop)
+        Task {
+            let result: Result<StompPrincipal, any Error>
+            do {
+                result = .success(try await authenticate(token: token))
+            } catch {
+                result = .failure(error)
+            }
+            loop.execute { callback.value(result) }
+        }
     }
 }

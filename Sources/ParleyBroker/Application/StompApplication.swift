@@ -74,3 +74,22 @@ public struct ApplicationError: Error, Sendable, Hashable {
         self.isClientError = isClientError
     }
 }
+
+extension StompApplication {
+    /// Handles `request` and calls `completion` on `request.eventLoop` with the outcome: inline when it is known at
+    /// once, else when the pending future completes (an error that is not an ``ApplicationError`` becomes a
+    /// generic, client-safe one).
+    func handle(_ request: ApplicationRequest, completion: @escaping (Result<Void, ApplicationError>) -> Void) {
+        switch handle(request) {
+        case .completed:
+            completion(.success(()))
+        case .rejected(let error):
+            completion(.failure(error))
+        case .pending(let future):
+            future.hop(to: request.eventLoop).assumeIsolated().whenComplete { result in
+                completion(
+                    result.mapError { $0 as? ApplicationError ?? ApplicationError("the application did not accept it", isClientError: false) })
+            }
+        }
+    }
+}

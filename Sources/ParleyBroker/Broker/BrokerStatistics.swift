@@ -19,6 +19,16 @@ public final class BrokerStatistics: Sendable {
     public let droppedUnacked = CountingMetric(label: "parley_chat_dropped_unacked_total")
 
     init() {}
+
+    /// Counts a session closed with an ERROR for `failure`.
+    func record(_ failure: SessionFailure) {
+        switch failure {
+        case .protocolViolation: protocolErrors.add(1)
+        case .authentication: authenticationFailures.add(1)
+        case .slowConsumer: slowConsumerDisconnects.add(1)
+        case .other: break
+        }
+    }
 }
 
 /// A swift-metrics counter that also keeps its own total, so tests and benchmarks can read it.

@@ -101,19 +101,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         case .write(let messageId, let ackHeader, let then):
             var frame = makeBuffer(
                 capacity: subscription.messagePrefix.readableBytes + message.headerTail.readableBytes + message.body.readableBytes + 64)
-            frame.writeImmutableBuffer(subscription.messagePrefix)
-            frame.writeStaticString("message-id:")
-            frame.writeDecimal(messageId)
-            frame.writeStaticString("\n")
-            if ackHeader {
-                frame.writeStaticString("ack:")
-                frame.writeDecimal(messageId)
-                frame.writeStaticString("\n")
-            }
-            if redelivered { frame.writeStaticString("redelivered:true\n") }
-            frame.writeImmutableBuffer(message.headerTail)
-            frame.writeImmutableBuffer(message.body)
-            frame.writeInteger(UInt8(0))
+            frame.writeMessageFrame(message, prefix: subscription.messagePrefix, id: messageId, ackHeader: ackHeader, redelivered: redelivered)
             write(frame)
             perform(then)
         case .handBack(let pending):
@@ -145,7 +133,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         case .scheduleConnectTimeout(let timeout):
             schedule(.connect, in: timeout, repeating: false) { $0.machine.connectTimedOut() }
         case .authenticate(let token):
-            authenticate(token, on: context.eventLoop)
+            broker.authenticator.verify(token, on: context.eventLoop) { self.authenticationFinished($0) }
         case .startSession(let sendEvery, let checkEvery):
             cancelTimers()
             broker.statistics.sessionsConnected.add(1)
@@ -159,9 +147,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
             write(buffer)
         case .writeReceipt(let receiptId):
             var buffer = makeBuffer(capacity: 24 + receiptId.utf8.count)
-            buffer.writeStaticString("RECEIPT\nreceipt-id:")
-            buffer.writeString(StompEncoder.escapeHeaderValue(receiptId, version: machine.version))
-            buffer.writeStaticString("\n\n\0")
+            buffer.writeReceiptFrame(receiptId, version: machine.version)
             write(buffer)
         case .writeHeartBeat:
             var buffer = makeBuffer(capacity: 1)
@@ -192,12 +178,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
             broker.unregister(sessionID, subscriptions: ended)
             broker.redeliver(unacknowledged, excluding: sessionID)
         case .record(let failure):
-            switch failure {
-            case .protocolViolation: broker.statistics.protocolErrors.add(1)
-            case .authentication: broker.statistics.authenticationFailures.add(1)
-            case .slowConsumer: broker.statistics.slowConsumerDisconnects.add(1)
-            case .other: break
-            }
+            broker.statistics.record(failure)
         case .closeAfterFlush(let forceAfterGrace):
             flush(closingAfter: true)
             if forceAfterGrace, forcedClose == nil {
@@ -205,24 +186,6 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
                     self.context?.close(promise: nil)
                 }
             }
-        }
-    }
-
-    private func authenticate(_ token: String, on loop: any EventLoop) {
-        let authenticator = broker.authenticator
-        if let immediate = authenticator.authenticateImmediately(token: token) {
-            authenticationFinished(immediate)
-            return
-        }
-        let session = NIOLoopBound(self, eventLoop: loop)
-        Task {
-            let result: Result<StompPrincipal, any Error>
-            do {
-                result = .success(try await authenticator.authenticate(token: token))
-            } catch {
-                result = .failure(error)
-            }
-            loop.execute { session.value.authenticationFinished(result) }
         }
     }
 
@@ -249,19 +212,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         let request = ApplicationRequest(
             destination: destination, headers: frame.headers, body: frame.body, principal: principal, session: sessionID,
             eventLoop: loop)
-        switch application.handle(request) {
-        case .completed:
-            perform(machine.applicationCompleted(receipt: receipt, .success(())))
-        case .rejected(let error):
-            perform(machine.applicationCompleted(receipt: receipt, .failure(error)))
-        case .pending(let future):
-            future.hop(to: loop).assumeIsolated().whenComplete { result in
-                let outcome = result.mapError {
-                    $0 as? ApplicationError ?? ApplicationError("the application did not accept it", isClientError: false)
-                }
-                self.perform(self.machine.applicationCompleted(receipt: receipt, outcome))
-            }
-        }
+        application.handle(request) { self.perform(self.machine.applicationCompleted(receipt: receipt, $0)) }
     }
 
     private enum SessionTimer { case connect, heartBeatSend, heartBeatCheck }

@@ -1,4 +1,5 @@
 import NIOCore
+import ParleyCodec
 
 /// A session's outbound bookkeeping: the newest write is held back so that the flush sending it can carry the
 /// batch's one promise, and the bytes written but not yet on the socket are counted for the slow-consumer limit.
@@ -34,6 +35,34 @@ struct OutboundBatch {
 }
 
 extension ByteBuffer {
+    /// Writes a MESSAGE frame: the subscription's `prefix` (command, destination, subscription), `message-id`, `ack`
+    /// (same value) when asked for, `redelivered`, then the message's shared header tail, body and NUL. The hot
+    /// path of every fan-out: no `StompFrame`, no header dictionary, no String per delivery.
+    mutating func writeMessageFrame(
+        _ message: BrokerMessage, prefix: ByteBuffer, id: Int, ackHeader: Bool, redelivered: Bool
+    ) {
+        writeImmutableBuffer(prefix)
+        writeStaticString("message-id:")
+        writeDecimal(id)
+        writeStaticString("\n")
+        if ackHeader {
+            writeStaticString("ack:")
+            writeDecimal(id)
+            writeStaticString("\n")
+        }
+        if redelivered { writeStaticString("redelivered:true\n") }
+        writeImmutableBuffer(message.headerTail)
+        writeImmutableBuffer(message.body)
+        writeInteger(UInt8(0))
+    }
+
+    /// Writes `RECEIPT` for `receiptId`, escaped for `version`.
+    mutating func writeReceiptFrame(_ receiptId: String, version: StompVersion) {
+        writeStaticString("RECEIPT\nreceipt-id:")
+        writeString(StompEncoder.escapeHeaderValue(receiptId, version: version))
+        writeStaticString("\n\n\0")
+    }
+
     /// Writes a non-negative integer in decimal without building a `String` (once per delivered MESSAGE).
     mutating func writeDecimal(_ value: Int) {
         precondition(value >= 0)
