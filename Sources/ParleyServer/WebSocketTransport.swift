@@ -38,7 +38,10 @@ public enum WebSocketTransport {
     public static func configure(
         _ channel: any Channel, broker: StompBroker, path: String, maxFrameSize: Int
     ) throws {
-        let upgrader = StompWebSocketUpgrader(broker: broker, path: path, maxFrameSize: maxFrameSize)
+        // One deadline from accept to CONNECTED: a dribbled handshake does not buy the session a second timeout.
+        let connectDeadline = NIODeadline.now() + broker.configuration.connectTimeout
+        let upgrader = StompWebSocketUpgrader(
+            broker: broker, path: path, maxFrameSize: maxFrameSize, connectDeadline: connectDeadline)
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
             withServerUpgrade: (
                 upgraders: [upgrader],
@@ -74,6 +77,8 @@ struct StompWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
     let broker: StompBroker
     let path: String
     let maxFrameSize: Int
+    /// When the connection must have completed CONNECT, counted from accept.
+    let connectDeadline: NIODeadline
 
     let supportedProtocol = "websocket"
     // Checked in `buildUpgradeResponse`: listing them here would also demand them in `Connection`.
@@ -103,6 +108,7 @@ struct StompWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
         let maxVersion = StompSubprotocol.choose(from: StompSubprotocol.offered(in: upgradeRequest.headers))?.version ?? .v1_2
         let broker = self.broker
         let maxFrameSize = self.maxFrameSize
+        let connectDeadline = self.connectDeadline
         return context.eventLoop.makeCompletedFuture {
             try context.pipeline.syncOperations.addHandlers(
                 WebSocketStreamHandler(role: .server, maxFrameSize: maxFrameSize) { violation in
@@ -111,7 +117,8 @@ struct StompWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
                     guard case .payloadTooLarge(_, let limit) = violation else { return nil }
                     return StompTransportError(message: "frame too large: WebSocket message over the \(limit)-byte limit")
                 },
-                broker.makeSessionHandler(maxVersion: maxVersion, headroom: WebSocketWire.maximumUnmaskedHeaderLength))
+                broker.makeSessionHandler(
+                    maxVersion: maxVersion, headroom: WebSocketWire.maximumUnmaskedHeaderLength, connectDeadline: connectDeadline))
         }
     }
 

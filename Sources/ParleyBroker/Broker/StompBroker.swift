@@ -56,9 +56,13 @@ public final class StompBroker: Sendable {
 
     /// A new session handler for one connection. `maxVersion` caps negotiation (e.g. from a WebSocket
     /// subprotocol such as `v11.stomp`); `headroom` bytes are reserved in front of every outbound frame for the
-    /// transport's own header (a WebSocket frame header, written in place by the handler in front).
-    public func makeSessionHandler(maxVersion: StompVersion = .v1_2, headroom: Int = 0) -> StompSessionHandler {
-        StompSessionHandler(broker: self, maxVersion: maxVersion, headroom: headroom)
+    /// transport's own header (a WebSocket frame header, written in place by the handler in front). CONNECT must
+    /// complete by `connectDeadline` (default: the configured timeout from when the handler joins the pipeline);
+    /// a transport with its own handshake passes the deadline it counted from accept.
+    public func makeSessionHandler(
+        maxVersion: StompVersion = .v1_2, headroom: Int = 0, connectDeadline: NIODeadline? = nil
+    ) -> StompSessionHandler {
+        StompSessionHandler(broker: self, maxVersion: maxVersion, headroom: headroom, connectDeadline: connectDeadline)
     }
 
     /// Sessions currently open (connected or not yet authenticated).

@@ -17,6 +17,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
 
     private let broker: StompBroker
     private let headroom: Int
+    private let connectDeadline: NIODeadline?
     private var machine: StompSessionStateMachine
     private var context: ChannelHandlerContext?
     private var sessionID = BrokerSessionID(rawValue: 0)
@@ -30,9 +31,10 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     private var writer = OutboundBatch()
     private var inChannelRead = false
 
-    init(broker: StompBroker, maxVersion: StompVersion, headroom: Int) {
+    init(broker: StompBroker, maxVersion: StompVersion, headroom: Int, connectDeadline: NIODeadline?) {
         self.broker = broker
         self.headroom = headroom
+        self.connectDeadline = connectDeadline
         self.machine = StompSessionStateMachine(
             configuration: .init(
                 broker: broker.configuration, maxVersion: maxVersion, applicationDestinations: broker.applicationDestinations))
@@ -131,7 +133,8 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         guard let context else { return }
         switch action {
         case .scheduleConnectTimeout(let timeout):
-            schedule(.connect, in: timeout, repeating: false) { $0.machine.connectTimedOut() }
+            let delay = connectDeadline.map { $0 - context.eventLoop.now } ?? timeout
+            schedule(.connect, in: delay, repeating: false) { $0.machine.connectTimedOut() }
         case .authenticate(let token):
             broker.authenticator.verify(token, on: context.eventLoop) { self.authenticationFinished($0) }
         case .startSession(let sendEvery, let checkEvery):
