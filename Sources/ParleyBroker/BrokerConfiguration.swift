@@ -27,6 +27,21 @@ public struct BrokerConfiguration: Sendable {
     public var maxUnackedMessagesPerSession: Int
     /// Frames one transaction may buffer until COMMIT.
     public var maxFramesPerTransaction: Int
+    /// Transactions one session may have open at once.
+    public var maxOpenTransactions: Int
+    /// Bytes one session may hold: frames written but not yet on the socket, unacknowledged messages, frames
+    /// buffered in open transactions and an unfinished inbound frame, together. Past it: ERROR naming the limit,
+    /// then close.
+    public var sessionMemoryBudget: Int
+    /// Bytes all sessions of this node may hold together (same accounting); the session whose growth passes it
+    /// gets ERROR and is closed, so the node never runs out of memory because of its clients.
+    public var nodeMemoryBudget: Int
+    /// How long a frame may take to arrive once its first byte did (a client dribbling a frame is cut off).
+    public var frameCompletionTimeout: TimeAmount
+    /// Whether clients may SEND straight to `/topic/...`. Off by default, as Spring Security's recommended
+    /// message-broker configuration has it: messages go through an application (`/app/...`), which checks the
+    /// sender. When on, topics an application publishes to (chat rooms) stay refused.
+    public var allowClientTopicSends: Bool
 
     /// Creates a configuration; every parameter has a chat-server default.
     public init(
@@ -42,7 +57,12 @@ public struct BrokerConfiguration: Sendable {
         closeGracePeriod: TimeAmount = .seconds(2),
         maxSubscriptionsPerSession: Int = 1024,
         maxUnackedMessagesPerSession: Int = 10_000,
-        maxFramesPerTransaction: Int = 1024
+        maxFramesPerTransaction: Int = 1024,
+        maxOpenTransactions: Int = 16,
+        sessionMemoryBudget: Int = 16 << 20,
+        nodeMemoryBudget: Int = 1 << 30,
+        frameCompletionTimeout: TimeAmount = .seconds(30),
+        allowClientTopicSends: Bool = false
     ) {
         self.serverName = serverName
         self.supportedVersions = supportedVersions
@@ -56,6 +76,11 @@ public struct BrokerConfiguration: Sendable {
         self.maxSubscriptionsPerSession = maxSubscriptionsPerSession
         self.maxUnackedMessagesPerSession = maxUnackedMessagesPerSession
         self.maxFramesPerTransaction = maxFramesPerTransaction
+        self.maxOpenTransactions = maxOpenTransactions
+        self.sessionMemoryBudget = sessionMemoryBudget
+        self.nodeMemoryBudget = nodeMemoryBudget
+        self.frameCompletionTimeout = frameCompletionTimeout
+        self.allowClientTopicSends = allowClientTopicSends
     }
 }
 

@@ -20,6 +20,8 @@ public final class ChatApplication: StompApplication {
     public let relay: any ChatRelay
     /// Only `/app/chat.sendMessage`.
     public let destinations = [ChatDestinations.sendMessage]
+    /// Rooms: only this application publishes there, after checking the sender.
+    public let publishedTopicPrefixes = [ChatDestinations.roomPrefix]
     private let origins = DirectMessageOrigins()
 
     /// Creates the application over `relay` (start the relay with ``sink(for:)``).

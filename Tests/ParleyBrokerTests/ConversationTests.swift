@@ -12,7 +12,7 @@ struct Conversation {
     let broker: StompBroker
     let alice1: TestSession, alice2: TestSession, bob1: TestSession, bob2: TestSession
 
-    init(relay: any ChatRelay = InProcessRelay(), configuration: BrokerConfiguration = BrokerConfiguration(), ack: String = "auto") async throws {
+    init(relay: any ChatRelay = InProcessRelay(), configuration: BrokerConfiguration = testConfiguration, ack: String = "auto") async throws {
         broker = try await makeBroker(configuration, relay: relay)
         alice1 = try TestSession(broker, loop: loop)
         alice2 = try TestSession(broker, loop: loop)

@@ -19,8 +19,12 @@ let testAuthenticator = ClosureAuthenticator { token in
     }
 }
 
+/// The broker configuration of these tests: defaults, except that clients may SEND to (non-room) topics, which
+/// several tests use as a plain publish/subscribe channel.
+let testConfiguration = BrokerConfiguration(allowClientTopicSends: true)
+
 func makeBroker(
-    _ configuration: BrokerConfiguration = BrokerConfiguration(), relay: any ChatRelay = InProcessRelay()
+    _ configuration: BrokerConfiguration = testConfiguration, relay: any ChatRelay = InProcessRelay()
 ) async throws -> StompBroker {
     let chat = ChatApplication(relay: relay)
     let broker = StompBroker(configuration: configuration, authenticator: testAuthenticator, applications: [chat])

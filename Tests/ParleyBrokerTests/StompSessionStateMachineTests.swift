@@ -235,7 +235,7 @@ import Testing
     // MARK: - SEND
 
     @Test func sendToTopicPublishesAndReceipts() {
-        var machine = Self.connectedMachine()
+        var machine = Self.connectedMachine(Self.topicSends)
         let actions = machine.receive(.send, [("destination", "/topic/a"), ("content-type", "text/plain"), ("receipt", "r")], body: "hi")
         #expect(describe(actions) == ["publish /topic/a", "receipt r"])
     }
@@ -279,9 +279,33 @@ import Testing
         ([("destination", "/topic/a"), ("content-type", "text/plain:x")], "invalid content-type 'text/plain:x'"),
     ])
     func invalidSendsFail(headers: [(String, String)], message: String) {
-        var machine = Self.connectedMachine()
+        var machine = Self.connectedMachine(Self.topicSends)
         let actions = machine.receive(.send, headers)
         #expect(errorMessage(actions) == message)
+        #expect(describe(actions).contains("record protocolViolation"))
+    }
+
+    @Test func clientTopicSendsAreRefusedByDefault() {
+        var machine = Self.connectedMachine()
+        let actions = machine.receive(.send, [("destination", "/topic/news"), ("receipt", "r")], body: "x")
+        #expect(errorMessage(actions) == "clients cannot SEND to topics on this server; send to /app/chat.sendMessage")
+        #expect(frames(actions)[0].headers["receipt-id"] == "r")
+        #expect(!describe(actions).contains("publish /topic/news"))
+    }
+
+    @Test(arguments: [BrokerConfiguration(), topicSends])
+    func applicationTopicsAreNeverWritableByClients(configuration: BrokerConfiguration) {
+        var machine = Self.makeMachine(configuration)
+        machine = StompSessionStateMachine(
+            configuration: .init(
+                broker: configuration, applicationDestinations: [Self.app],
+                applicationTopics: [.init(prefix: "/topic/rooms.", sendInstead: Self.app)]))
+        _ = machine.receive(.connect, [("accept-version", "1.2"), ("passcode", "t")])
+        _ = machine.authenticated(as: StompPrincipal(id: "mallory"), sessionId: "s", now: Self.t0)
+        let actions = machine.receive(.send, [("destination", "/topic/rooms.r1")], body: #"{"senderId":"alice"}"#)
+        #expect(
+            errorMessage(actions)
+                == "clients cannot SEND to '/topic/rooms.r1': /topic/rooms.* is published by the server; send to /app/chat.sendMessage")
         #expect(describe(actions).contains("record protocolViolation"))
     }
 
@@ -474,7 +498,7 @@ import Testing
     // MARK: - Transactions
 
     @Test func committedFramesReplayInOrderThenTheCommitReceipt() {
-        var machine = Self.connectedMachine()
+        var machine = Self.connectedMachine(Self.topicSends)
         _ = machine.receive(.begin, [("transaction", "t")])
         #expect(describe(machine.receive(.send, [("destination", "/topic/a"), ("transaction", "t"), ("receipt", "s1")])) == ["receipt s1"])
         _ = machine.receive(.send, [("destination", Self.app), ("transaction", "t")])
@@ -637,6 +661,7 @@ import Testing
         #expect(frames(actions)[0].bodyString == "two\nlines")
     }
 
+    static let topicSends = BrokerConfiguration(allowClientTopicSends: true)
     static let message = BrokerMessage(body: ByteBuffer(string: "{}"), contentType: "application/json")
 }
 

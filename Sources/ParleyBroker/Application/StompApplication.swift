@@ -11,6 +11,11 @@ public protocol StompApplication: Sendable {
     /// The `/app/...` destinations this application accepts SENDs on (exact names).
     var destinations: [String] { get }
 
+    /// Prefixes of `/topic/...` destinations only this application publishes to (chat rooms: its checks, such as
+    /// "the sender is the authenticated user", would be bypassed by a client SEND straight to the topic). Clients
+    /// may never SEND there; they are told to use ``destinations`` instead.
+    var publishedTopicPrefixes: [String] { get }
+
     /// Handles one SEND, on the sending session's event loop; must not block.
     ///
     /// Return ``ApplicationOutcome/completed`` or ``ApplicationOutcome/rejected(_:)`` when the answer is known at
@@ -76,6 +81,9 @@ public struct ApplicationError: Error, Sendable, Hashable {
 }
 
 extension StompApplication {
+    /// No topics of its own by default.
+    public var publishedTopicPrefixes: [String] { [] }
+
     /// Handles `request` and calls `completion` on `request.eventLoop` with the outcome: inline when it is known at
     /// once, else when the pending future completes (an error that is not an ``ApplicationError`` becomes a
     /// generic, client-safe one).

@@ -7,6 +7,9 @@ public struct BrokerMessage: Sendable {
     /// `content-type` (when known), `content-length` and the blank line ending the headers.
     let headerTail: ByteBuffer
 
+    /// Bytes it occupies while a session holds it unacknowledged.
+    var size: Int { body.readableBytes + headerTail.readableBytes }
+
     /// A message with `body`, labelled `contentType` when given.
     public init(body: ByteBuffer, contentType: String?) {
         self.body = body

@@ -28,6 +28,10 @@ public final class StompBroker: Sendable {
     private let applications: [String: any StompApplication]
     /// Every application destination, sorted, for sessions' error messages.
     let applicationDestinations: [String]
+    /// Topic prefixes applications publish to, each with the destination clients should send to instead.
+    let applicationTopics: [StompSessionStateMachine.ApplicationTopic]
+    /// What all sessions hold together, against ``BrokerConfiguration/nodeMemoryBudget``.
+    let memory: NodeMemory
     private let registry = Mutex(Registry())
     private let flushQueues = Mutex<[ObjectIdentifier: NIOLoopBound<LoopFlushQueue>]>([:])
     private let sessionCounter = Atomic<Int>(0)
@@ -50,6 +54,12 @@ public final class StompBroker: Sendable {
         }
         self.applications = byDestination
         self.applicationDestinations = byDestination.keys.sorted()
+        self.applicationTopics = applications.flatMap { application in
+            application.publishedTopicPrefixes.map {
+                .init(prefix: $0, sendInstead: application.destinations.first ?? "an application destination")
+            }
+        }
+        self.memory = NodeMemory(budget: configuration.nodeMemoryBudget)
         // A random prefix keeps session ids unique across nodes and restarts.
         self.sessionIdPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     }

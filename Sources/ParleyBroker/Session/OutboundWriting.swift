@@ -4,6 +4,11 @@ import ParleyCodec
 /// A session's outbound bookkeeping: the newest write is held back so that the flush sending it can carry the
 /// batch's one promise, and the bytes written but not yet on the socket are counted for the slow-consumer limit.
 struct OutboundBatch {
+    /// Bytes reserved in front of every frame for the transport's header.
+    let headroom: Int
+    /// The channel's allocator, kept so a delivery does not reach through `context.channel` (a retain and a
+    /// release per MESSAGE in a fan-out).
+    var allocator = ByteBufferAllocator()
     /// The newest write, not yet passed to the channel.
     var held: ByteBuffer?
     /// Bytes written since the last flush.
@@ -15,6 +20,14 @@ struct OutboundBatch {
 
     /// Bytes written but not yet on the socket.
     var pendingBytes: Int { unflushedBytes + inFlightBytes }
+
+    /// A buffer for one frame of about `capacity` bytes, with the transport's headroom reserved.
+    func makeBuffer(capacity: Int) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: capacity + headroom)
+        buffer.moveWriterIndex(to: headroom)
+        buffer.moveReaderIndex(to: headroom)
+        return buffer
+    }
 
     /// Holds `buffer` back; returns the write it replaces, to be passed on without a flush.
     mutating func hold(_ buffer: ByteBuffer) -> ByteBuffer? {

@@ -16,28 +16,28 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     public typealias OutboundOut = ByteBuffer
 
     private let broker: StompBroker
-    private let headroom: Int
     private let connectDeadline: NIODeadline?
     private var machine: StompSessionStateMachine
     private var context: ChannelHandlerContext?
     private var sessionID = BrokerSessionID(rawValue: 0)
     private var registered: [String: Subscription] = [:]
-    private var allocator = ByteBufferAllocator()
     private var flushQueue: LoopFlushQueue?
     /// This handler as the broker and its subscriptions hold it.
     private var bound: NIOLoopBound<StompSessionHandler>?
     private var timers: [SessionTimer: Scheduled<Void>] = [:]
     private var forcedClose: Scheduled<Void>?
-    private var writer = OutboundBatch()
+    private var writer: OutboundBatch
+    private var memory = MemoryReservation()
     private var inChannelRead = false
 
     init(broker: StompBroker, maxVersion: StompVersion, headroom: Int, connectDeadline: NIODeadline?) {
         self.broker = broker
-        self.headroom = headroom
         self.connectDeadline = connectDeadline
+        self.writer = OutboundBatch(headroom: headroom)
         self.machine = StompSessionStateMachine(
             configuration: .init(
-                broker: broker.configuration, maxVersion: maxVersion, applicationDestinations: broker.applicationDestinations))
+                broker: broker.configuration, maxVersion: maxVersion, applicationDestinations: broker.applicationDestinations,
+                applicationTopics: broker.applicationTopics))
     }
 
     // MARK: - Channel events
@@ -45,9 +45,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     /// Registers the session with the broker and starts the CONNECT timeout.
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        // The channel's allocator, kept so a delivery does not reach through `context.channel` (a retain and a
-        // release per MESSAGE in a fan-out).
-        allocator = context.channel.allocator
+        writer.allocator = context.channel.allocator
         flushQueue = broker.flushQueue(for: context.eventLoop)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         self.bound = bound
@@ -101,11 +99,12 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
             message, on: subscription.info, isActive: context != nil && subscription.isActive.load(ordering: .relaxed))
         switch decision {
         case .write(let messageId, let ackHeader, let then):
-            var frame = makeBuffer(
+            var frame = writer.makeBuffer(
                 capacity: subscription.messagePrefix.readableBytes + message.headerTail.readableBytes + message.body.readableBytes + 64)
             frame.writeMessageFrame(message, prefix: subscription.messagePrefix, id: messageId, ackHeader: ackHeader, redelivered: redelivered)
             write(frame)
             perform(then)
+            accountMemory()
         case .handBack(let pending):
             broker.redeliver([pending], excluding: sessionID)
         case .drop:
@@ -123,6 +122,24 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
 
     private func readFrames() {
         while let actions = machine.nextFrame() { perform(actions) }
+        accountMemory()
+        armFrameDeadline()
+    }
+
+    /// Keeps this session's share of the node's memory budget in step with what it holds.
+    private func accountMemory() {
+        guard machine.isOpen, !memory.cover(machine.memoryUsage, from: broker.memory) else { return }
+        perform(machine.nodeBudgetExceeded())
+    }
+
+    /// Times the unfinished frame at the end of the input, if there is one.
+    private func armFrameDeadline() {
+        guard let since = machine.partialFrameSince, timers[.frameDeadline] == nil, let now = context?.eventLoop.now else { return }
+        schedule(.frameDeadline, in: since + broker.configuration.frameCompletionTimeout - now, repeating: false) { session in
+            let actions = session.machine.frameDeadlinePassed(now: session.context?.eventLoop.now ?? .now())
+            defer { session.armFrameDeadline() }
+            return actions
+        }
     }
 
     private func perform(_ actions: [SessionAction]) {
@@ -145,15 +162,15 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
                 schedule(.heartBeatCheck, in: checkEvery, repeating: true) { $0.machine.heartBeatCheckDue(now: context.eventLoop.now) }
             }
         case .write(let frame):
-            var buffer = makeBuffer(capacity: StompEncoder.estimatedSize(of: frame))
+            var buffer = writer.makeBuffer(capacity: StompEncoder.estimatedSize(of: frame))
             StompEncoder.encode(frame, version: machine.version, into: &buffer)
             write(buffer)
         case .writeReceipt(let receiptId):
-            var buffer = makeBuffer(capacity: 24 + receiptId.utf8.count)
+            var buffer = writer.makeBuffer(capacity: 24 + receiptId.utf8.count)
             buffer.writeReceiptFrame(receiptId, version: machine.version)
             write(buffer)
         case .writeHeartBeat:
-            var buffer = makeBuffer(capacity: 1)
+            var buffer = writer.makeBuffer(capacity: 1)
             buffer.writeInteger(StompEncoder.heartBeat)
             write(buffer)
         case .subscribe(let info):
@@ -179,6 +196,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
             registered = [:]
             for subscription in ended { subscription.isActive.store(false, ordering: .relaxed) }
             broker.unregister(sessionID, subscriptions: ended)
+            memory.releaseAll(to: broker.memory)
             broker.redeliver(unacknowledged, excluding: sessionID)
         case .record(let failure):
             broker.statistics.record(failure)
@@ -218,7 +236,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         application.handle(request) { self.perform(self.machine.applicationCompleted(receipt: receipt, $0)) }
     }
 
-    private enum SessionTimer { case connect, heartBeatSend, heartBeatCheck }
+    private enum SessionTimer { case connect, heartBeatSend, heartBeatCheck, frameDeadline }
 
     /// Runs `tick` after `delay` (and every `delay` after that, while connected) and performs what it returns.
     private func schedule(
@@ -238,13 +256,6 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     }
 
     // MARK: - Writing
-
-    private func makeBuffer(capacity: Int) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: capacity + headroom)
-        buffer.moveWriterIndex(to: headroom)
-        buffer.moveReaderIndex(to: headroom)
-        return buffer
-    }
 
     /// Queues one frame; deliveries of one event-loop tick share one flush, and the sessions of one loop one task.
     private func write(_ buffer: ByteBuffer) {
@@ -275,6 +286,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenComplete { _ in
             self.writer.inFlightBytes -= batch
+            self.machine.drained(pendingBytes: self.writer.pendingBytes)
             if closingAfter { self.context?.close(promise: nil) }
         }
         context.writeAndFlush(wrapOutboundOut(last), promise: promise)

@@ -18,6 +18,14 @@ struct StompSessionStateMachine {
         var maxVersion: StompVersion = .v1_2
         /// The `/app/...` destinations some application handles.
         var applicationDestinations: [String] = []
+        /// Topics only applications publish to.
+        var applicationTopics: [ApplicationTopic] = []
+    }
+
+    /// A topic prefix an application publishes to, and where clients send instead.
+    struct ApplicationTopic {
+        var prefix: String
+        var sendInstead: String
     }
 
     enum State {
@@ -54,6 +62,15 @@ struct StompSessionStateMachine {
     private(set) var unacknowledged: [String: PendingMessage] = [:]
     private var messageCounter = 0
     private var transactions: [String: [StompFrame]] = [:]
+    /// Body bytes held by ``unacknowledged`` messages (shared with other subscribers, but pinned by this session).
+    private(set) var unacknowledgedBytes = 0
+    /// Bytes of the frames held in open transactions.
+    private(set) var transactionBytes = 0
+    /// Bytes written but not yet on the socket, as last reported by the handler.
+    private(set) var outboundBytes = 0
+    /// When the unfinished frame at the end of the input began arriving; `nil` when there is none.
+    private(set) var partialFrameSince: NIODeadline?
+    private var lastRead = NIODeadline.uptimeNanoseconds(0)
     private var replay: [Replay] = []
     private var replayPosition = 0
     /// Negotiated interval of the client's heart-beats in ms; 0 when they are not checked.
@@ -120,6 +137,7 @@ struct StompSessionStateMachine {
     /// Takes a read from the transport, in any chunking; frames come out of ``nextFrame()``.
     mutating func bytesReceived(_ bytes: ByteBuffer, at now: NIODeadline) {
         guard isOpen else { return }
+        lastRead = now
         if incomingHeartBeat > 0 { lastReadAt = now }
         if inbound == nil || inbound!.readableBytes == 0 {
             inbound = bytes
@@ -155,10 +173,49 @@ struct StompSessionStateMachine {
         }
         guard let decoded else {
             compactInbound()
-            return nil
+            guard let partial = inbound?.readableBytes, partial > 0 else {
+                partialFrameSince = nil
+                return nil
+            }
+            if partialFrameSince == nil { partialFrameSince = lastRead }
+            return overBudget()
         }
+        partialFrameSince = nil
         guard case .frame(let frame) = decoded else { return [] }
         return handle(frame)
+    }
+
+    /// The frame-completion timer fired: a frame that began more than the timeout ago and is still unfinished
+    /// ends the session. `[]` when there is none (or it is younger).
+    mutating func frameDeadlinePassed(now: NIODeadline) -> [SessionAction] {
+        guard isOpen, let since = partialFrameSince, now - since >= limits.frameCompletionTimeout else { return [] }
+        return fail(
+            "frame not completed within \(limits.frameCompletionTimeout.nanoseconds / 1_000_000) ms of its first byte",
+            kind: .protocolViolation)
+    }
+
+    /// Every byte the session holds, as counted against the memory budgets.
+    var memoryUsage: Int { outboundBytes + unacknowledgedBytes + transactionBytes + (inbound?.readableBytes ?? 0) }
+
+    /// ERROR and close when ``memoryUsage`` is over the session budget; `nil` otherwise.
+    private mutating func overBudget() -> [SessionAction]? {
+        let usage = memoryUsage
+        guard usage > limits.sessionMemoryBudget else { return nil }
+        return fail(
+            "session memory budget of \(limits.sessionMemoryBudget) bytes exceeded: \(usageBreakdown)",
+            kind: outboundBytes + unacknowledgedBytes > usage / 2 ? .slowConsumer : .protocolViolation)
+    }
+
+    private var usageBreakdown: String {
+        "\(outboundBytes) bytes waiting to be sent, \(unacknowledgedBytes) unacknowledged, "
+            + "\(transactionBytes) in transactions, \(inbound?.readableBytes ?? 0) of an unfinished frame"
+    }
+
+    /// The node's memory budget (all sessions together) has no room for this session's growth.
+    mutating func nodeBudgetExceeded() -> [SessionAction] {
+        fail(
+            "server memory budget of \(limits.nodeMemoryBudget) bytes exceeded; this session holds \(usageBreakdown)",
+            kind: .slowConsumer)
     }
 
     private mutating func compactInbound() {
@@ -327,6 +384,15 @@ struct StompSessionStateMachine {
             }
             return .deferred([.dispatch(frame, receipt: receipt)])
         case .topic(let topic):
+            if let owned = configuration.applicationTopics.first(where: { topic.hasPrefix($0.prefix) }) {
+                return .failed(
+                    fail("clients cannot SEND to '\(topic)': \(owned.prefix)* is published by the server; send to \(owned.sendInstead)",
+                        receipt: receipt))
+            }
+            guard limits.allowClientTopicSends else {
+                let instead = configuration.applicationDestinations.first.map { "; send to \($0)" } ?? ""
+                return .failed(fail("clients cannot SEND to topics on this server\(instead)", receipt: receipt))
+            }
             let contentType = frame.headers["content-type"]
             if let contentType, !StompEncoder.isPlainHeaderValue(contentType, version: .v1_2) {
                 return .failed(fail("invalid content-type '\(contentType.singleLine)'", receipt: receipt))
@@ -407,6 +473,7 @@ struct StompSessionStateMachine {
         }
         let orphaned = unacknowledged.filter { $0.value.subscription.id == id }
         for key in orphaned.keys { unacknowledged[key] = nil }
+        unacknowledgedBytes -= orphaned.values.reduce(0) { $0 + $1.message.size }
         return .completed([.unsubscribe(id: id, unacknowledged: orphaned.values.sorted { $0.sequence < $1.sequence })])
     }
 
@@ -436,6 +503,7 @@ struct StompSessionStateMachine {
             unacknowledged[ackId] = nil
             settled = [entry]
         }
+        unacknowledgedBytes -= settled.reduce(0) { $0 + $1.message.size }
         return .completed(command == .nack ? [.redeliver(settled)] : [])
     }
 
@@ -451,6 +519,8 @@ struct StompSessionStateMachine {
         frame.headers["transaction"] = nil
         frame.headers["receipt"] = nil
         transactions[transaction]!.append(frame)
+        transactionBytes += Self.heldSize(of: frame)
+        if let exceeded = overBudget() { return .failed(exceeded) }
         return .completed([])
     }
 
@@ -462,17 +532,26 @@ struct StompSessionStateMachine {
             guard transactions[transaction] == nil else {
                 return .failed(fail("transaction '\(transaction)' has already begun", receipt: receipt))
             }
+            guard transactions.count < limits.maxOpenTransactions else {
+                return .failed(fail("too many open transactions (limit \(limits.maxOpenTransactions))", receipt: receipt))
+            }
             transactions[transaction] = []
             return .completed([])
         }
         guard let frames = transactions.removeValue(forKey: transaction) else {
             return .failed(fail("unknown transaction '\(transaction)'", receipt: receipt))
         }
+        transactionBytes -= frames.reduce(0) { $0 + Self.heldSize(of: $1) }
         guard frame.command == .commit, !frames.isEmpty else { return .completed([]) }
         // Replayed one by one by `nextFrame()`, so a held frame that fails stops the rest, as it would outside.
         replay.append(contentsOf: frames.map(Replay.frame))
         replay.append(.commitDone(receipt: receipt))
         return .deferred([])
+    }
+
+    /// What a held frame costs: its body plus its header text.
+    private static func heldSize(of frame: StompFrame) -> Int {
+        frame.headers.reduce(frame.body.readableBytes + 16) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 }
     }
 
     // MARK: - Outbound
@@ -488,9 +567,12 @@ struct StompSessionStateMachine {
         messageCounter &+= 1
         guard subscription.ackMode != .auto else { return .write(messageId: messageCounter, ackHeader: false) }
         unacknowledged[String(messageCounter)] = PendingMessage(subscription: subscription, message: message, sequence: messageCounter)
+        unacknowledgedBytes += message.size
         var then: [SessionAction] = []
         if unacknowledged.count > limits.maxUnackedMessagesPerSession {
             then = slowConsumer("more than \(limits.maxUnackedMessagesPerSession) unacknowledged messages")
+        } else if let exceeded = overBudget() {
+            then = exceeded
         }
         return .write(messageId: messageCounter, ackHeader: version == .v1_2, then: then)
     }
@@ -499,8 +581,17 @@ struct StompSessionStateMachine {
     /// client counts as a slow consumer; otherwise `nil` (the common case, without allocating).
     mutating func wrote(pendingBytes: Int) -> [SessionAction]? {
         wroteSinceHeartBeat = true
-        guard pendingBytes > limits.outboundBufferLimit, isConnected else { return nil }
-        return slowConsumer("more than \(limits.outboundBufferLimit) bytes waiting to be sent")
+        outboundBytes = pendingBytes
+        guard isConnected else { return nil }
+        if pendingBytes > limits.outboundBufferLimit {
+            return slowConsumer("more than \(limits.outboundBufferLimit) bytes waiting to be sent")
+        }
+        return overBudget()
+    }
+
+    /// Written bytes reached the socket; `pendingBytes` are still waiting.
+    mutating func drained(pendingBytes: Int) {
+        outboundBytes = pendingBytes
     }
 
     /// The outgoing heart-beat timer fired: an EOL unless something else was written since the last tick.
@@ -555,7 +646,10 @@ struct StompSessionStateMachine {
         let pending = unacknowledged.values.sorted { $0.sequence < $1.sequence }
         subscriptions = [:]
         unacknowledged = [:]
+        unacknowledgedBytes = 0
         transactions = [:]
+        transactionBytes = 0
+        partialFrameSince = nil
         replay = []
         replayPosition = 0
         inbound = nil
