@@ -198,12 +198,10 @@ let brokerTargets: [Target] = [
     .testTarget(
         name: "ParleyServerTests",
         dependencies: [
-            "ParleyServer", "ParleyBroker", "ParleyCodec", "ParleyRelay", "ParleyAuth", "ParleyClient",
+            "ParleyServer", "ParleyBroker", "ParleyCodec", "ParleyRelay", "ParleyAuth", "ParleyClient", "ParleyTesting",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ],
         resources: [.copy("Interop")],
         swiftSettings: strict
@@ -282,7 +280,12 @@ let kafkaTargets: [Target] = [
     ),
     .target(
         name: "ParleyTesting",
-        dependencies: ["ParleyRelay"],
+        dependencies: [
+            "ParleyRelay", "ParleyApp", "ParleyAccounts", "ParleyAuth", "ParleyBroker", "ParleyClient", "ParleyServer",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        exclude: ["README.md"],
         swiftSettings: strict
     ),
     .testTarget(
