@@ -249,7 +249,7 @@ let clientTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyLoadTests",
-        dependencies: ["ParleyLoad", "ParleyClient", "ParleyProfiles", "ParleyServer", "ParleyAuth", "ParleyRelay", "ParleyBroker"],
+        dependencies: ["ParleyLoad", "ParleyClient", "ParleyCodec", "ParleyProfiles", "ParleyTesting"],
         swiftSettings: strict
     ),
 ]
