@@ -336,9 +336,9 @@ let conformanceTargets: [Target] = [
     .testTarget(
         name: "ParleyConformanceTests",
         dependencies: [
-            "ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyClient",
+            "ParleyConformance", "ParleyProfiles", "ParleyCodec",
             // The in-process Parley every conversation also runs against.
-            "ParleyAccounts", "ParleyAuth", "ParleyServer", "ParleyBroker", "ParleyRelay",
+            "ParleyTesting", "ParleyBroker",
         ],
         swiftSettings: strict
     ),
