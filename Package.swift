@@ -297,11 +297,9 @@ let kafkaTargets: [Target] = [
     .testTarget(
         name: "ParleyClusterTests",
         dependencies: [
-            "ParleyKafka", "ParleyRelay", "ParleyTesting", "ParleyServer", "ParleyBroker", "ParleyAuth",
-            "ParleyClient", "ParleyCodec", "ParleyLoad",
+            "ParleyKafka", "ParleyRelay", "ParleyTesting", "ParleyAuth", "ParleyClient", "ParleyCodec", "ParleyLoad",
             // Built so the CLI tests can run `.build/<config>/parley serve --kafka …` as a process.
             "parley",
-            .product(name: "NIOCore", package: "swift-nio"),
         ],
         swiftSettings: strict
     ),
