@@ -368,7 +368,7 @@ let executableTargets: [Target] = [
     .executableTarget(
         name: "parley-bench",
         dependencies: [
-            "ParleyCodec", "ParleyBroker", "ParleyServer", "ParleyRelay",
+            "ParleyCodec", "ParleyRelay", "ParleyTesting",
             "ParleyAuth",
             "ParleyAccounts",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -377,7 +377,7 @@ let executableTargets: [Target] = [
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             // `kafka` and `kafka-ring` (docs/performance.md, "Kafka relay").
-            "ParleyKafka", "ParleyTesting",
+            "ParleyKafka",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
         ],
