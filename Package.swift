@@ -206,12 +206,10 @@ let brokerTargets: [Target] = [
     .testTarget(
         name: "ParleyServerTests",
         dependencies: [
-            "ParleyServer", "ParleyBroker", "ParleyCodec", "ParleyRelay", "ParleyAuth", "ParleyClient",
+            "ParleyServer", "ParleyBroker", "ParleyCodec", "ParleyRelay", "ParleyAuth", "ParleyClient", "ParleyTesting",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ],
         resources: [.copy("Interop")],
         swiftSettings: strict
@@ -259,7 +257,7 @@ let clientTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyLoadTests",
-        dependencies: ["ParleyLoad", "ParleyClient", "ParleyProfiles", "ParleyServer", "ParleyAuth", "ParleyRelay", "ParleyBroker"],
+        dependencies: ["ParleyLoad", "ParleyClient", "ParleyCodec", "ParleyProfiles", "ParleyTesting"],
         swiftSettings: strict
     ),
 ]
@@ -290,7 +288,12 @@ let kafkaTargets: [Target] = [
     ),
     .target(
         name: "ParleyTesting",
-        dependencies: ["ParleyRelay"],
+        dependencies: [
+            "ParleyRelay", "ParleyApp", "ParleyAccounts", "ParleyAuth", "ParleyBroker", "ParleyClient", "ParleyServer",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        exclude: ["README.md"],
         swiftSettings: strict
     ),
     .testTarget(
@@ -302,11 +305,9 @@ let kafkaTargets: [Target] = [
     .testTarget(
         name: "ParleyClusterTests",
         dependencies: [
-            "ParleyKafka", "ParleyRelay", "ParleyTesting", "ParleyServer", "ParleyBroker", "ParleyAuth",
-            "ParleyClient", "ParleyCodec", "ParleyLoad",
+            "ParleyKafka", "ParleyRelay", "ParleyTesting", "ParleyAuth", "ParleyClient", "ParleyCodec", "ParleyLoad",
             // Built so the CLI tests can run `.build/<config>/parley serve --kafka …` as a process.
             "parley",
-            .product(name: "NIOCore", package: "swift-nio"),
         ],
         swiftSettings: strict
     ),
@@ -341,9 +342,9 @@ let conformanceTargets: [Target] = [
     .testTarget(
         name: "ParleyConformanceTests",
         dependencies: [
-            "ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyClient",
+            "ParleyConformance", "ParleyProfiles", "ParleyCodec",
             // The in-process Parley every conversation also runs against.
-            "ParleyAccounts", "ParleyAuth", "ParleyServer", "ParleyBroker", "ParleyRelay",
+            "ParleyTesting", "ParleyBroker",
         ],
         swiftSettings: strict
     ),
@@ -375,7 +376,7 @@ let executableTargets: [Target] = [
     .executableTarget(
         name: "parley-bench",
         dependencies: [
-            "ParleyCodec", "ParleyBroker", "ParleyServer", "ParleyRelay",
+            "ParleyCodec", "ParleyRelay", "ParleyTesting",
             "ParleyAuth",
             "ParleyAccounts",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -384,7 +385,7 @@ let executableTargets: [Target] = [
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             // `kafka` and `kafka-ring` (docs/performance.md, "Kafka relay").
-            "ParleyKafka", "ParleyTesting",
+            "ParleyKafka",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "Logging", package: "swift-log"),
         ],

@@ -52,42 +52,32 @@ public enum ParleyServe {
                 "jwtSecret": "\(secret.source)",  // where it came from, never the bytes
             ])
         let host = configuration.host
+        // HTTP listeners report their ports asynchronously; `onListening` waits for all of them.
+        let (bound, boundContinuation) = AsyncStream.makeStream(of: BoundHTTPListener.self)
+        // Chat starts first: a relay that cannot start (Kafka unreachable) must stop start-up before anything listens.
+        let node = try await ParleyNode.start(
+            role: configuration.role, jwt: jwt,
+            chat: { authenticator in
+                ChatServerConfiguration(
+                    host: host, wsPort: configuration.chatPort, tcpPort: configuration.stompPort,
+                    relay: try makeRelay(configuration: configuration, logger: logger), authenticator: authenticator)
+            },
+            account: AccountServerConfiguration(
+                host: host, port: configuration.accountPort, bcryptCost: configuration.bcryptCost),
+            dataDirectory: configuration.dataDirectory, logger: logger,
+            onAccountAPIListening: { port in
+                logger.info("account API listening on http://\(host):\(port) (metrics at /metrics)")
+                boundContinuation.yield(.account(port))
+            },
+            additionalRoutes: ServeMetrics.addRoute(to:))
         var listeners = ServeListeners()
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-
-        // Chat first: a relay that cannot start (Kafka unreachable) must stop start-up before anything listens.
-        if configuration.role.runsChat {
-            let relay = try makeRelay(configuration: configuration, logger: logger)
-            let chat = ChatServer(
-                configuration: ChatServerConfiguration(
-                    host: host, wsPort: configuration.chatPort, tcpPort: configuration.stompPort, relay: relay,
-                    authenticator: JWTStompAuthenticator(service: jwt)),
-                logger: logger)
-            let ports = try await chat.start()
+        if let ports = node.chatPorts {
             listeners.chatPort = ports.webSocket
             listeners.stompPort = ports.tcp
             logger.info("chat listening on ws://\(host):\(ports.webSocket ?? 0)/ws/chat and stomp://\(host):\(ports.tcp ?? 0)")
-            services.append(.init(service: StartedChatServer(server: chat)))
         }
-
-        // HTTP listeners report their ports asynchronously; `onListening` waits for all of them.
-        let (bound, boundContinuation) = AsyncStream.makeStream(of: BoundHTTPListener.self)
-        var httpListeners = 0
-        if configuration.role.runsAccountAPI {
-            let store = try SQLiteAccountStore(dataDirectory: configuration.dataDirectory)
-            let application = try await buildAccountApplication(
-                store: store, jwt: jwt,
-                configuration: AccountServerConfiguration(
-                    host: host, port: configuration.accountPort, bcryptCost: configuration.bcryptCost),
-                logger: logger,
-                onServerRunning: { port in
-                    logger.info("account API listening on http://\(host):\(port) (metrics at /metrics)")
-                    boundContinuation.yield(.account(port))
-                },
-                additionalRoutes: ServeMetrics.addRoute(to:))
-            services.append(.init(service: application))
-            httpListeners += 1
-        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = node.services.map { .init(service: $0) }
+        var httpListeners = configuration.role.runsAccountAPI ? 1 : 0
         if let metricsPort = configuration.metricsPort {
             let application = ServeMetrics.application(host: host, port: metricsPort) { port in
                 logger.info("metrics listening on http://\(host):\(port)/metrics")
@@ -174,16 +164,5 @@ public enum ParleyServe {
             FileHandle.standardError.write(Data("parley serve: \(error)\n".utf8))
             return 1
         }
-    }
-}
-
-/// A chat server already started (so its ports were known before the group ran) that stops on graceful shutdown.
-struct StartedChatServer: Service {
-    let server: ChatServer
-
-    func run() async throws {
-        // Returns when graceful shutdown begins; throws when the group is cancelled. Either way: stop.
-        try? await gracefulShutdown()
-        await server.stop()
     }
 }

@@ -3,9 +3,7 @@ import Foundation
 import Histogram
 import NIOCore
 import NIOPosix
-import ParleyBroker
 import ParleyKafka
-import ParleyServer
 import ParleyTesting
 
 /// `kafka-ring`: the 100×100 WebSocket DM ring with every event relayed through Kafka (Tansu, started here),
@@ -40,101 +38,92 @@ enum KafkaRingBenchmark {
     }
 
     static func ring(bootstrap: String, nodes nodeCount: Int, clients: Int, messages: Int, rounds: Int) async throws {
-        let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let runID = UUID().uuidString.prefix(6)
-        var servers: [ChatServer] = []
-        var relays: [KafkaRelay] = []
-        for node in 0..<nodeCount {
-            var configuration = KafkaRelayConfiguration(bootstrapServers: bootstrap, nodeID: "ring-\(runID)-\(node + 1)")
+        let relays = (1...nodeCount).map { node in
+            var configuration = KafkaRelayConfiguration(bootstrapServers: bootstrap, nodeID: "ring-\(runID)-\(node)")
             configuration.sessionTimeout = .seconds(2)
-            let relay = KafkaRelay(configuration: configuration)
-            // The ring measures delivery, not JWT verification: the token is the user id.
-            let server = ChatServer(configuration: ChatServerConfiguration(
-                host: "127.0.0.1", wsPort: 0, tcpPort: nil, relay: relay,
-                authenticator: ClosureAuthenticator { StompPrincipal(id: $0) }, eventLoopGroup: serverGroup))
-            _ = try await server.start()
-            servers.append(server)
-            relays.append(relay)
+            return KafkaRelay(configuration: configuration)
         }
-        var ring: [RingClient] = []
-        for index in 0..<clients {
-            let port = servers[index % nodeCount].ports!.webSocket!
-            ring.append(try await RingClient.connect(port: port, user: "u\(index)", group: clientGroup))
-        }
-        let settings = relays[0].configuration
-        print("kafka-ring: \(clients) WebSocket clients × \(messages) DMs to the next client, through Kafka (Tansu, memory), "
-            + "\(nodeCount) chat node(s)\(nodeCount > 1 ? " (client i on node i % \(nodeCount): every DM crosses nodes)" : ""), "
-            + "librdkafka \(LibrdkafkaVersion.loaded), \(System.coreCount) cores, server and clients in one process")
-        let producerKeys = ["acks", "enable.idempotence", "linger.ms"]
-        let consumerKeys = ["fetch.wait.max.ms", "fetch.min.bytes", "session.timeout.ms"]
-        print("  producer " + producerKeys.map { "\($0)=\(settings.producerProperties[$0] ?? "-")" }.joined(separator: ", ")
-            + "; consumer " + consumerKeys.map { "\($0)=\(settings.consumerProperties[$0] ?? "-")" }.joined(separator: ", ")
-            + "; \(settings.partitions) partitions, one group per node")
+        try await withParleyServers(relays.map { RingBenchmark.serverOptions(tcp: false, relay: $0) }) { servers in
+            var ring: [RingClient] = []
+            for index in 0..<clients {
+                let server = servers[index % nodeCount]
+                ring.append(try await RingClient.connect(
+                    port: server.webSocketPort, token: try await server.accessToken(for: "u\(index)"), group: clientGroup))
+            }
+            let settings = relays[0].configuration
+            print("kafka-ring: \(clients) WebSocket clients × \(messages) DMs to the next client, through Kafka (Tansu, memory), "
+                + "\(nodeCount) chat node(s)\(nodeCount > 1 ? " (client i on node i % \(nodeCount): every DM crosses nodes)" : ""), "
+                + "librdkafka \(LibrdkafkaVersion.loaded), \(System.coreCount) cores, server and clients in one process")
+            let producerKeys = ["acks", "enable.idempotence", "linger.ms"]
+            let consumerKeys = ["fetch.wait.max.ms", "fetch.min.bytes", "session.timeout.ms"]
+            print("  producer " + producerKeys.map { "\($0)=\(settings.producerProperties[$0] ?? "-")" }.joined(separator: ", ")
+                + "; consumer " + consumerKeys.map { "\($0)=\(settings.consumerProperties[$0] ?? "-")" }.joined(separator: ", ")
+                + "; \(settings.partitions) partitions, one group per node")
 
-        let expected = clients * messages
-        /// One round: returns its elapsed seconds and the send→receive latencies in nanoseconds.
-        func round() async throws -> (seconds: Double, latencies: [UInt64]) {
-            let payloads = (0..<clients).map { index in
-                RingClient.encodedSends(count: messages, to: "u\((index + 1) % clients)")
+            let expected = clients * messages
+            /// One round: returns its elapsed seconds and the send→receive latencies in nanoseconds.
+            func round() async throws -> (seconds: Double, latencies: [UInt64]) {
+                let payloads = (0..<clients).map { index in
+                    RingClient.encodedSends(count: messages, to: "u\((index + 1) % clients)")
+                }
+                let done = Counter(target: expected, eventLoop: clientGroup.next())
+                for client in ring {
+                    client.arrivals = []
+                    client.counter = done
+                }
+                var writtenAt = [UInt64](repeating: 0, count: clients)
+                let start = DispatchTime.now().uptimeNanoseconds
+                for (index, (client, payload)) in zip(ring, payloads).enumerated() {
+                    writtenAt[index] = DispatchTime.now().uptimeNanoseconds
+                    client.channel.writeAndFlush(payload, promise: nil)
+                }
+                let finished = done.promise.futureResult
+                let timeout = clientGroup.next().scheduleTask(in: .seconds(30)) {
+                    done.promise.fail(BenchError("round timed out"))
+                }
+                do {
+                    try await finished.get()
+                } catch {
+                    let got = ring.reduce(0) { $0 + ($1.arrivals?.count ?? 0) }
+                    throw BenchError("round timed out after 30 s with \(got) of \(expected) delivered; relays \(relays.map(\.metrics))")
+                }
+                timeout.cancel()
+                let arrivals = ring.map { $0.arrivals ?? [] }
+                let last = arrivals.compactMap { $0.max() }.max() ?? start
+                // Nothing extra may follow (a duplicate): settle briefly, then count exactly.
+                try await Task.sleep(for: .milliseconds(200))
+                let total = ring.reduce(0) { $0 + ($1.arrivals?.count ?? 0) }
+                guard total == expected else { throw BenchError("\(total) MESSAGEs for \(expected) DMs: duplicates") }
+                var latencies: [UInt64] = []
+                latencies.reserveCapacity(expected)
+                for (index, times) in arrivals.enumerated() {
+                    let sentAt = writtenAt[(index + clients - 1) % clients]
+                    latencies.append(contentsOf: times.map { $0 > sentAt ? $0 - sentAt : 0 })
+                }
+                return (Double(last - start) / 1e9, latencies)
             }
-            let done = Counter(target: expected, eventLoop: clientGroup.next())
-            for client in ring {
-                client.arrivals = []
-                client.counter = done
-            }
-            var writtenAt = [UInt64](repeating: 0, count: clients)
-            let start = DispatchTime.now().uptimeNanoseconds
-            for (index, (client, payload)) in zip(ring, payloads).enumerated() {
-                writtenAt[index] = DispatchTime.now().uptimeNanoseconds
-                client.channel.writeAndFlush(payload, promise: nil)
-            }
-            let finished = done.promise.futureResult
-            let timeout = clientGroup.next().scheduleTask(in: .seconds(30)) {
-                done.promise.fail(BenchError("round timed out"))
-            }
-            do {
-                try await finished.get()
-            } catch {
-                let got = ring.reduce(0) { $0 + ($1.arrivals?.count ?? 0) }
-                throw BenchError("round timed out after 30 s with \(got) of \(expected) delivered; relays \(relays.map(\.metrics))")
-            }
-            timeout.cancel()
-            let arrivals = ring.map { $0.arrivals ?? [] }
-            let last = arrivals.compactMap { $0.max() }.max() ?? start
-            // Nothing extra may follow (a duplicate): settle briefly, then count exactly.
-            try await Task.sleep(for: .milliseconds(200))
-            let total = ring.reduce(0) { $0 + ($1.arrivals?.count ?? 0) }
-            guard total == expected else { throw BenchError("\(total) MESSAGEs for \(expected) DMs: duplicates") }
-            var latencies: [UInt64] = []
-            latencies.reserveCapacity(expected)
-            for (index, times) in arrivals.enumerated() {
-                let sentAt = writtenAt[(index + clients - 1) % clients]
-                latencies.append(contentsOf: times.map { $0 > sentAt ? $0 - sentAt : 0 })
-            }
-            return (Double(last - start) / 1e9, latencies)
-        }
 
-        _ = try await round()  // warm-up: connections, librdkafka batches, JIT-free but cache-cold paths
-        var times: [Double] = []
-        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-        for _ in 0..<rounds {
-            let (seconds, latencies) = try await round()
-            times.append(seconds)
-            for latency in latencies { _ = histogram.record(latency) }
-        }
-        times.sort()
-        func ms(_ nanoseconds: UInt64) -> String { String(format: "%.1f", Double(nanoseconds) / 1e6) }
-        print(String(format: "  %d×%d through Kafka on %d node(s), %d rounds: best %.3f s, median %.3f s, worst %.3f s (target < 0.25 s); %.0f msgs/s at the median",
-            clients, messages, nodeCount, rounds, times[0], times[times.count / 2], times[times.count - 1],
-            Double(expected) / times[times.count / 2]))
-        print("  send → receive latency over \(rounds) rounds: p50 \(ms(histogram.valueAtPercentile(50))) ms, "
-            + "p99 \(ms(histogram.valueAtPercentile(99))) ms, max \(ms(histogram.max)) ms")
-        for relay in relays { print("  node \(relay.configuration.nodeID): \(relay.metrics)") }
+            _ = try await round()  // warm-up: connections, librdkafka batches, JIT-free but cache-cold paths
+            var times: [Double] = []
+            var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+            for _ in 0..<rounds {
+                let (seconds, latencies) = try await round()
+                times.append(seconds)
+                for latency in latencies { _ = histogram.record(latency) }
+            }
+            times.sort()
+            func ms(_ nanoseconds: UInt64) -> String { String(format: "%.1f", Double(nanoseconds) / 1e6) }
+            print(String(format: "  %d×%d through Kafka on %d node(s), %d rounds: best %.3f s, median %.3f s, worst %.3f s (target < 0.25 s); %.0f msgs/s at the median",
+                clients, messages, nodeCount, rounds, times[0], times[times.count / 2], times[times.count - 1],
+                Double(expected) / times[times.count / 2]))
+            print("  send → receive latency over \(rounds) rounds: p50 \(ms(histogram.valueAtPercentile(50))) ms, "
+                + "p99 \(ms(histogram.valueAtPercentile(99))) ms, max \(ms(histogram.max)) ms")
+            for relay in relays { print("  node \(relay.configuration.nodeID): \(relay.metrics)") }
 
-        for client in ring { try? await client.channel.close() }
-        for server in servers { await server.stop() }
+            for client in ring { try? await client.channel.close() }
+        }
         try await clientGroup.shutdownGracefully()
-        try await serverGroup.shutdownGracefully()
     }
 }

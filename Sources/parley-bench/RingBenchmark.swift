@@ -2,9 +2,8 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import ParleyBroker
 import ParleyRelay
-import ParleyServer
+import ParleyTesting
 
 #if canImport(Glibc)
 import Glibc
@@ -41,64 +40,57 @@ enum RingBenchmark {
     // MARK: - Ring
 
     static func ring(clients: Int, messages: Int, rounds: Int, sustainedMessages: Int) async throws {
-        let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = try await startServer(group: serverGroup)
-        let port = server.ports!.webSocket!
-        var ring: [RingClient] = []
-        for index in 0..<clients {
-            ring.append(try await RingClient.connect(port: port, user: "u\(index)", group: clientGroup))
-        }
-        print("broker ring: \(clients) WebSocket clients, each sends DMs to the next; in-process relay; "
-            + "server \(System.coreCount) event loops, clients 1 event loop, same process")
-        func round(_ perClient: Int) async throws -> Double {
-            let payloads = (0..<clients).map { index in
-                RingClient.encodedSends(count: perClient, to: "u\((index + 1) % clients)")
+        try await withParleyServer(serverOptions(tcp: false)) { server in
+            let port = server.webSocketPort
+            var ring: [RingClient] = []
+            for index in 0..<clients {
+                ring.append(try await RingClient.connect(port: port, token: try await server.accessToken(for: "u\(index)"), group: clientGroup))
             }
-            let expected = clients * perClient
-            let done = Counter(target: expected, eventLoop: clientGroup.next())
-            for client in ring { client.counter = done }
-            let start = ContinuousClock.now
-            for (client, payload) in zip(ring, payloads) { client.channel.writeAndFlush(payload, promise: nil) }
-            try await done.promise.futureResult.get()
-            let elapsed = ContinuousClock.now - start
-            return Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
+            print("broker ring: \(clients) WebSocket clients, each sends DMs to the next; in-process relay; "
+                + "server \(System.coreCount) event loops, clients 1 event loop, same process")
+            func round(_ perClient: Int) async throws -> Double {
+                let payloads = (0..<clients).map { index in
+                    RingClient.encodedSends(count: perClient, to: "u\((index + 1) % clients)")
+                }
+                let expected = clients * perClient
+                let done = Counter(target: expected, eventLoop: clientGroup.next())
+                for client in ring { client.counter = done }
+                let start = ContinuousClock.now
+                for (client, payload) in zip(ring, payloads) { client.channel.writeAndFlush(payload, promise: nil) }
+                try await done.promise.futureResult.get()
+                let elapsed = ContinuousClock.now - start
+                return Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
+            }
+            _ = try await round(messages)  // warm-up
+            var times: [Double] = []
+            let cpuBefore = processCPUSeconds()
+            for _ in 0..<rounds { times.append(try await round(messages)) }
+            let cpuPerRound = (processCPUSeconds() - cpuBefore) / Double(rounds)
+            times.sort()
+            let total = clients * messages
+            print(String(format: "  %d×%d ring, %d rounds: best %.4f s, median %.4f s, worst %.4f s (target < 0.15 s)",
+                clients, messages, rounds, times[0], times[times.count / 2], times[times.count - 1]))
+            print(String(format: "  per round: %.0f msgs/s at the median; process CPU (server + clients) %.4f s per round = %.0f msgs per CPU-second",
+                Double(total) / times[times.count / 2], cpuPerRound, Double(total) / cpuPerRound))
+            let sustainedCPUBefore = processCPUSeconds()
+            let sustainedTime = try await round(sustainedMessages)
+            let sustainedCPU = processCPUSeconds() - sustainedCPUBefore
+            print(String(format: "  sustained: %d×%d = %d DMs in %.3f s = %.0f delivered msgs/s (target ≥ 150,000/s)",
+                clients, sustainedMessages, clients * sustainedMessages, sustainedTime,
+                Double(clients * sustainedMessages) / sustainedTime))
+            print(String(format: "  sustained CPU: %.3f s of process CPU on %d cores = %.0f msgs per CPU-second",
+                sustainedCPU, System.coreCount, Double(clients * sustainedMessages) / sustainedCPU))
+            print("  slow-consumer disconnects: \(server.broker.statistics.slowConsumerDisconnects.value)")
+            for client in ring { try? await client.channel.close() }
         }
-        _ = try await round(messages)  // warm-up
-        var times: [Double] = []
-        let cpuBefore = processCPUSeconds()
-        for _ in 0..<rounds { times.append(try await round(messages)) }
-        let cpuPerRound = (processCPUSeconds() - cpuBefore) / Double(rounds)
-        times.sort()
-        let total = clients * messages
-        print(String(format: "  %d×%d ring, %d rounds: best %.4f s, median %.4f s, worst %.4f s (target < 0.15 s)",
-            clients, messages, rounds, times[0], times[times.count / 2], times[times.count - 1]))
-        print(String(format: "  per round: %.0f msgs/s at the median; process CPU (server + clients) %.4f s per round = %.0f msgs per CPU-second",
-            Double(total) / times[times.count / 2], cpuPerRound, Double(total) / cpuPerRound))
-        let sustainedCPUBefore = processCPUSeconds()
-        let sustainedTime = try await round(sustainedMessages)
-        let sustainedCPU = processCPUSeconds() - sustainedCPUBefore
-        print(String(format: "  sustained: %d×%d = %d DMs in %.3f s = %.0f delivered msgs/s (target ≥ 150,000/s)",
-            clients, sustainedMessages, clients * sustainedMessages, sustainedTime,
-            Double(clients * sustainedMessages) / sustainedTime))
-        print(String(format: "  sustained CPU: %.3f s of process CPU on %d cores = %.0f msgs per CPU-second",
-            sustainedCPU, System.coreCount, Double(clients * sustainedMessages) / sustainedCPU))
-        print("  slow-consumer disconnects: \(server.broker.statistics.slowConsumerDisconnects.value)")
-        for client in ring { try? await client.channel.close() }
-        await server.stop()
         try await clientGroup.shutdownGracefully()
-        try await serverGroup.shutdownGracefully()
     }
 
-    static func startServer(group: any EventLoopGroup, tcp: Bool = false) async throws -> ChatServer {
-        // The ring measures delivery, not JWT verification: the token is the user id.
-        let authenticator = ClosureAuthenticator { StompPrincipal(id: $0) }
-        let configuration = ChatServerConfiguration(
-            host: "127.0.0.1", wsPort: 0, tcpPort: tcp ? 0 : nil, relay: InProcessRelay(), authenticator: authenticator,
-            eventLoopGroup: group)
-        let server = ChatServer(configuration: configuration)
-        try await server.start()
-        return server
+    /// The chat server the benchmarks measure: ParleyTesting's, chat only, on the shared event loops (one per
+    /// core), relaying through `relay` (default in-process); WebSocket always, TCP when asked.
+    static func serverOptions(tcp: Bool, relay: (any ChatRelay)? = nil) -> ParleyTestServer.Options {
+        ParleyTestServer.Options(role: .chat, relay: relay, tcpPort: tcp ? 0 : nil)
     }
 
     // MARK: - Idle memory
@@ -113,30 +105,31 @@ enum RingBenchmark {
 
     static func idleMemory(transport: String, connections: Int) async throws {
         raiseFileLimit()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let server = try await startServer(group: group, tcp: true)
-        let port = transport == "ws" ? server.ports!.webSocket! : server.ports!.tcp!
-        // Warm up allocator and code paths with a few connections first.
-        var sockets: [Int32] = []
-        for index in 0..<20 { sockets.append(try blockingConnect(port: port, user: "w\(index)", webSocket: transport == "ws")) }
-        let before = residentBytes()
-        for index in 0..<connections {
-            sockets.append(try blockingConnect(port: port, user: "i\(index)", webSocket: transport == "ws"))
+        try await withParleyServer(serverOptions(tcp: true)) { server in
+            let port = transport == "ws" ? server.webSocketPort : server.tcpPort
+            // Tokens first, so minting them is not counted as the sessions' memory.
+            var tokens: [String] = []
+            for index in 0..<(20 + connections) { tokens.append(try await server.accessToken(for: "i\(index)")) }
+            // Warm up allocator and code paths with a few connections first.
+            var sockets: [Int32] = []
+            for token in tokens[..<20] { sockets.append(try blockingConnect(port: port, token: token, webSocket: transport == "ws")) }
+            let before = residentBytes()
+            for token in tokens[20...] {
+                sockets.append(try blockingConnect(port: port, token: token, webSocket: transport == "ws"))
+            }
+            // Let the event loops settle (timers armed, buffers released).
+            try await Task.sleep(for: .milliseconds(300))
+            let after = residentBytes()
+            let perConnection = Double(after - before) / Double(connections) / 1024
+            print(String(format: "broker idle %@: %d connected STOMP sessions (heart-beat 10000,10000), RSS +%.1f MiB = %.2f KiB per connection (target < 16 KiB)",
+                transport == "ws" ? "WebSocket" : "TCP", connections, Double(after - before) / 1_048_576, perConnection))
+            for socket in sockets { close(socket) }
         }
-        // Let the event loops settle (timers armed, buffers released).
-        try await Task.sleep(for: .milliseconds(300))
-        let after = residentBytes()
-        let perConnection = Double(after - before) / Double(connections) / 1024
-        print(String(format: "broker idle %@: %d connected STOMP sessions (heart-beat 10000,10000), RSS +%.1f MiB = %.2f KiB per connection (target < 16 KiB)",
-            transport == "ws" ? "WebSocket" : "TCP", connections, Double(after - before) / 1_048_576, perConnection))
-        for socket in sockets { close(socket) }
-        await server.stop()
-        try await group.shutdownGracefully()
     }
 
     /// Connects a plain blocking socket, performs the WebSocket upgrade if asked, sends CONNECT and reads
     /// until CONNECTED. Client sockets live in the kernel, so RSS grows by the server's share only.
-    static func blockingConnect(port: Int, user: String, webSocket: Bool) throws -> Int32 {
+    static func blockingConnect(port: Int, token: String, webSocket: Bool) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw BenchError("socket() failed: errno \(errno)") }
         var address = sockaddr_in()
@@ -147,7 +140,7 @@ enum RingBenchmark {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw BenchError("connect() failed: errno \(errno)") }
-        let stomp = "CONNECT\naccept-version:1.2\nhost:/\nheart-beat:10000,10000\nAuthorization:Bearer \(user)\n\n\0"
+        let stomp = "CONNECT\naccept-version:1.2\nhost:/\nheart-beat:10000,10000\nAuthorization:Bearer \(token)\n\n\0"
         var request: [UInt8] = []
         if webSocket {
             request += Array(("GET /ws/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -269,7 +262,7 @@ final class RingClient: ChannelInboundHandler, @unchecked Sendable {
         self.handler = handler
     }
 
-    static func connect(port: Int, user: String, group: any EventLoopGroup) async throws -> RingClient {
+    static func connect(port: Int, token: String, group: any EventLoopGroup) async throws -> RingClient {
         let handler = Handler()
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -280,7 +273,7 @@ final class RingClient: ChannelInboundHandler, @unchecked Sendable {
         var hello = ByteBuffer(string:
             "GET /ws/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: v12.stomp\r\n\r\n")
-        hello.writeBytes(maskedTextFrame(Array("CONNECT\naccept-version:1.2\nhost:/\nAuthorization:Bearer \(user)\n\n\0".utf8)))
+        hello.writeBytes(maskedTextFrame(Array("CONNECT\naccept-version:1.2\nhost:/\nAuthorization:Bearer \(token)\n\n\0".utf8)))
         hello.writeBytes(maskedTextFrame(Array("SUBSCRIBE\nid:dm\ndestination:/user/queue/messages\nreceipt:ready\n\n\0".utf8)))
         try await channel.writeAndFlush(hello)
         try await handler.ready.futureResult(on: channel.eventLoop).get()

@@ -87,13 +87,13 @@ extension KafkaClusterTests {
         }
     }
 
-    /// Node 2 is stopped and replaced by a new `ChatServer` + `KafkaRelay` with the same node id: it resumes from
+    /// Node 2 is stopped and replaced by a new chat server + `KafkaRelay` with the same node id: it resumes from
     /// its group's committed position and delivers new messages to sessions reconnected to it.
     @Test func restartedNodeRejoinsAndDeliversNewMessages() async throws {
         try await withCluster(nodes: 2) { cluster in
             let alice = try await cluster.client("alice", on: cluster.nodes[0])
-            var bob = try await cluster.client("bob", on: cluster.nodes[1])
-            var bobsInbox = try await bob.inbox()
+            let bob = try await cluster.client("bob", on: cluster.nodes[1])
+            let bobsInbox = try await bob.inbox()
             try await alice.sendChat(room: "dm", to: "bob", content: "before restart")
             #expect(await bobsInbox.waitFor(1))
             await bob.close()
@@ -104,25 +104,21 @@ extension KafkaClusterTests {
                 try await alice.sendChat(room: "dm", to: "bob", content: "while down \(index)")
             }
 
-            let restarted = try await ChatNode.start(id: "node-2", broker: cluster.broker, jwt: cluster.jwt)
-            do {
+            try await withChatNodes(["node-2"], on: cluster.broker) { nodes in
+                let restarted = nodes[0]
                 // Resumed from the committed position: the three missed events are consumed (no session wants them).
                 _ = try await eventually { restarted.relay.metrics.delivered >= 3 }
                 #expect(restarted.relay.metrics.delivered == 3, "restarted node consumed \(restarted.relay.metrics.delivered) of the 3 events it missed")
 
-                bob = try await cluster.client("bob", on: restarted)
-                bobsInbox = try await bob.inbox()
+                let bob = try await cluster.client("bob", on: restarted)
+                let bobsInbox = try await bob.inbox()
                 try await alice.sendChat(room: "dm", to: "bob", content: "after restart")
                 #expect(await bobsInbox.waitFor(1), "the restarted node did not deliver")
                 let received = try await bobsInbox.settled()
                 #expect(received.map(\.content) == ["after restart"])
                 await bob.close()
                 await alice.close()
-            } catch {
-                await restarted.stop()
-                throw error
             }
-            await restarted.stop()
         }
     }
 }

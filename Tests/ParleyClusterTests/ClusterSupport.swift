@@ -4,7 +4,6 @@ import ParleyClient
 import ParleyCodec
 import ParleyKafka
 import ParleyRelay
-import ParleyServer
 import ParleyTesting
 import Testing
 
@@ -12,12 +11,11 @@ import Testing
 /// machine running the rest of `swift test` alongside, parallel clusters would only measure contention.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct KafkaClusterTests {}
 
-/// One chat node: a `ChatServer` relaying through its own `KafkaRelay`, on random loopback ports.
+/// One chat node: a chat-only Parley relaying through its own `KafkaRelay`, on random loopback ports.
 struct ChatNode: Sendable {
     let id: String
-    let server: ChatServer
     let relay: KafkaRelay
-    let ports: ChatServerPorts
+    let server: ParleyTestServer
 
     /// Relay settings for tests: a 2 s session timeout keeps group joins near a second; fetches return at once.
     static func relayConfiguration(broker: TansuBroker, nodeID: String) -> KafkaRelayConfiguration {
@@ -29,35 +27,39 @@ struct ChatNode: Sendable {
         return configuration
     }
 
-    /// Starts a node with id `id` on `broker`, verifying tokens with `jwt`; returns once its relay is assigned.
-    static func start(id: String, broker: TansuBroker, jwt: JWTService) async throws -> ChatNode {
-        let relay = KafkaRelay(configuration: relayConfiguration(broker: broker, nodeID: id))
-        let server = ChatServer(configuration: ChatServerConfiguration(
-            host: "127.0.0.1", wsPort: 0, tcpPort: 0, relay: relay, authenticator: JWTStompAuthenticator(service: jwt)))
-        let ports = try await server.start()
-        return ChatNode(id: id, server: server, relay: relay, ports: ports)
-    }
-
     /// The node's WebSocket endpoint.
-    var webSocket: StompEndpoint { .webSocket(host: "127.0.0.1", port: ports.webSocket!, path: "/ws/chat") }
+    var webSocket: StompEndpoint { server.endpoint(.webSocket) }
 
     /// The node's STOMP-over-TCP endpoint.
-    var tcp: StompEndpoint { .tcp(host: "127.0.0.1", port: ports.tcp!) }
+    var tcp: StompEndpoint { server.endpoint(.tcp) }
 
-    func stop() async { await server.stop() }
+    /// Stops the node before its scope ends (stopping again at the end is harmless).
+    func stop() async { await server.chat.stop() }
+}
+
+/// Starts a chat node per id on `broker` (each returns once its relay is assigned), all with ParleyTesting's
+/// shared secret, runs `body`, then stops them whether `body` succeeded or not.
+func withChatNodes<T>(
+    _ ids: [String], on broker: TansuBroker, _ body: ([ChatNode]) async throws -> T
+) async throws -> T {
+    let relays = ids.map { KafkaRelay(configuration: ChatNode.relayConfiguration(broker: broker, nodeID: $0)) }
+    return try await withParleyServers(relays.map { ParleyTestServer.Options(role: .chat, relay: $0) }) { servers in
+        try await body(zip(relays, servers).map { ChatNode(id: $0.configuration.nodeID, relay: $0, server: $1) })
+    }
 }
 
 /// Tansu plus chat nodes sharing one JWT secret (a token issued for one node is valid on every node).
 struct ChatCluster: Sendable {
     let broker: TansuBroker
-    let jwt: JWTService
     let nodes: [ChatNode]
+
+    /// Issues tokens every node accepts.
+    var jwt: JWTService { nodes[0].server.jwt }
 
     /// Connects `user` to `node` over WebSocket (or TCP) with a fresh access token.
     func client(_ user: String, on node: ChatNode, tcp: Bool = false, receiptTimeout: Duration = .seconds(30)) async throws -> StompClient {
-        let token = try await jwt.issue(.access, subject: user).token
-        let options = StompClient.Options(host: "/", bearerToken: token, receiptTimeout: receiptTimeout)
-        return try await StompClient.connect(to: tcp ? node.tcp : node.webSocket, options: options)
+        try await node.server.connect(
+            user, over: tcp ? .tcp : .webSocket, options: StompClient.Options(host: "/", receiptTimeout: receiptTimeout))
     }
 }
 
@@ -68,20 +70,14 @@ func withCluster<T: Sendable>(
 ) async throws -> T {
     let broker = try await TansuBroker.start()
     defer { broker.stop() }
-    let jwt = await JWTService(secret: try JWTSecret(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) }))
-    var nodes: [ChatNode] = []
-    do {
-        for index in 1...nodeCount {
-            nodes.append(try await ChatNode.start(id: "node-\(index)", broker: broker, jwt: jwt))
+    return try await withChatNodes((1...nodeCount).map { "node-\($0)" }, on: broker) { nodes in
+        do {
+            return try await body(ChatCluster(broker: broker, nodes: nodes))
+        } catch {
+            // Resume first: a test that failed while the broker was paused must not leave nodes waiting on it.
+            broker.resume()
+            throw error
         }
-        let result = try await body(ChatCluster(broker: broker, jwt: jwt, nodes: nodes))
-        for node in nodes { await node.stop() }
-        return result
-    } catch {
-        // Resume first: a test that failed while the broker was paused must not leave nodes waiting on it.
-        broker.resume()
-        for node in nodes { await node.stop() }
-        throw error
     }
 }
 

@@ -1,64 +1,26 @@
 import Foundation
-import ParleyAccounts
-import ParleyAuth
 import ParleyBroker
 import ParleyCodec
 import ParleyConformance
 import ParleyProfiles
-import ParleyRelay
-import ParleyServer
+import ParleyTesting
 import Testing
 
-/// An in-process Parley (account API on a real SQLite file + chat server over TCP and WebSocket, sharing one
-/// known JWT secret so the runner can mint expired tokens), started once for all conversation tests.
+/// The in-process Parley the conversations run against: account API on a real SQLite file and chat over TCP and
+/// WebSocket, sharing a known JWT secret so the runner can mint expired tokens; one per test.
 /// Heart-beats are 1 s (RabbitMQ-like) instead of the 10 s default so the heart-beat conversations stay fast.
-actor InProcessParley {
-    static let shared = InProcessParley()
-
-    struct Endpoints: Sendable {
-        var tcpURL: String
-        var webSocketURL: String
-        var accountURL: URL
-        var secret: [UInt8]
-    }
-
-    private var running: Task<Endpoints, any Error>?
-    // Kept alive for the whole test process; the servers stop when it exits.
-    private var servers: (RunningAccountServer, ChatServer)?
-
-    func endpoints() async throws -> Endpoints {
-        if let running { return try await running.value }
-        let task = Task { try await self.start() }
-        running = task
-        return try await task.value
-    }
-
-    private func start() async throws -> Endpoints {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parley-conformance-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let secretBytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        let accounts = try await RunningAccountServer.start(dataDirectory: directory.path, secret: try JWTSecret(bytes: secretBytes))
-        let chat = ChatServer(
-            configuration: ChatServerConfiguration(
-                host: "127.0.0.1", wsPort: 0, tcpPort: 0, broker: BrokerConfiguration(heartBeat: StompHeartBeat(send: 1000, receive: 1000)), relay: InProcessRelay(),
-                authenticator: JWTStompAuthenticator(service: accounts.jwt)))
-        let ports = try await chat.start()
-        servers = (accounts, chat)
-        return Endpoints(
-            tcpURL: "tcp://127.0.0.1:\(ports.tcp!)", webSocketURL: "ws://127.0.0.1:\(ports.webSocket!)/ws/chat",
-            accountURL: accounts.baseURL, secret: secretBytes)
-    }
-}
+let inProcessParley = ParleyTestServer.Options(broker: BrokerConfiguration(heartBeat: StompHeartBeat(send: 1000, receive: 1000)))
 
 /// Runs one conversation against the in-process Parley and records a failure as an issue.
 func expectParleyConforms(_ name: String, transport: String) async throws {
-    let parley = try await InProcessParley.shared.endpoints()
-    let runner = try ConformanceRunner(
-        configuration: .init(
-            profile: try kit.profile(named: "parley"),
-            url: transport == "tcp" ? parley.tcpURL : parley.webSocketURL, accountURL: parley.accountURL,
-            jwtSecret: parley.secret, fixturesDirectory: kit.fixturesDirectory, conversationTimeout: 20))
-    let result = await runner.run(try kit.conversation(named: name))
+    let result = try await withParleyServer(inProcessParley) { parley in
+        let runner = try ConformanceRunner(
+            configuration: .init(
+                profile: try kit.profile(named: "parley"),
+                url: transport == "tcp" ? parley.tcpURL : parley.webSocketURL, accountURL: parley.accountURL,
+                jwtSecret: parley.secret, fixturesDirectory: kit.fixturesDirectory, conversationTimeout: 20))
+        return await runner.run(try kit.conversation(named: name))
+    }
     switch result.verdict {
     case .fail: Issue.record("parley \(transport) \(name) failed:\n\(result.failure?.text ?? result.reason ?? "")")
     case .deviation: print("parley \(transport) \(name): known deviation: \(result.reason ?? "")")
@@ -86,46 +48,47 @@ func expectParleyConforms(_ name: String, transport: String) async throws {
 
     @Test(.enabled(if: reportDirectory != nil, "PARLEY_CONFORMANCE_REPORT_DIR not set"), arguments: ["tcp", "websocket"])
     func wholeSuite(transport: String) async throws {
-        let parley = try await InProcessParley.shared.endpoints()
-        let runner = try ConformanceRunner(
-            configuration: .init(
-                profile: try kit.profile(named: "parley"),
-                url: transport == "tcp" ? parley.tcpURL : parley.webSocketURL, accountURL: parley.accountURL,
-                jwtSecret: parley.secret, fixturesDirectory: kit.fixturesDirectory))
-        let report = await runner.run(try kit.conversations())
-        print(report.summaryTable())
-        let directory = URL(fileURLWithPath: Self.reportDirectory!)
-        try report.jsonData().write(to: directory.appendingPathComponent("parley-\(transport).json"))
-        try JUnitReport.xml(for: [report]).write(
-            to: directory.appendingPathComponent("parley-\(transport).xml"), atomically: true, encoding: .utf8)
-        #expect(report.succeeded)
+        try await withParleyServer(inProcessParley) { parley in
+            let runner = try ConformanceRunner(
+                configuration: .init(
+                    profile: try kit.profile(named: "parley"),
+                    url: transport == "tcp" ? parley.tcpURL : parley.webSocketURL, accountURL: parley.accountURL,
+                    jwtSecret: parley.secret, fixturesDirectory: kit.fixturesDirectory))
+            let report = await runner.run(try kit.conversations())
+            print(report.summaryTable())
+            let directory = URL(fileURLWithPath: Self.reportDirectory!)
+            try report.jsonData().write(to: directory.appendingPathComponent("parley-\(transport).json"))
+            try JUnitReport.xml(for: [report]).write(
+                to: directory.appendingPathComponent("parley-\(transport).xml"), atomically: true, encoding: .utf8)
+            #expect(report.succeeded)
+        }
     }
 }
 
 /// `CredentialProvider` against the real account API (SQLite, bcrypt): signup + login, user id from the token.
 @Suite struct AccountProvisioningTests {
     @Test func providerCreatesAccountsAndReadsTheSubject() async throws {
-        let parley = try await InProcessParley.shared.endpoints()
-        let profile = try kit.profile(named: "parley")
-        let runID = CredentialProvider.makeRunID()
-        let provider = try CredentialProvider(profile: profile, accountURL: parley.accountURL, runID: runID)
-        let alice = try await provider.credentials(for: "alice")
-        #expect(alice.login == "alice-\(runID)")
-        #expect(alice.connectHeaders.first?.name == "Authorization")
-        #expect(alice.connectHeaders.first?.value.hasPrefix("Bearer ey") == true)
-        #expect(alice.refreshToken != nil)
-        #expect(JWTPeek.payload(of: alice.accessToken!)?[path: "token_type"] == .string("access"))
-        #expect(alice.userID == JWTPeek.subject(of: alice.accessToken!))
-        #expect(try await provider.credentials(for: "alice") == alice)  // cached
-        // A second run with the same id finds the account (409) and still logs in: reruns work.
-        let again = try CredentialProvider(profile: profile, accountURL: parley.accountURL, runID: runID)
-        #expect(try await again.credentials(for: "alice").userID == alice.userID)
+        try await withParleyServer(inProcessParley) { parley in
+            let profile = try kit.profile(named: "parley")
+            let runID = CredentialProvider.makeRunID()
+            let provider = try CredentialProvider(profile: profile, accountURL: parley.accountURL, runID: runID)
+            let alice = try await provider.credentials(for: "alice")
+            #expect(alice.login == "alice-\(runID)")
+            #expect(alice.connectHeaders.first?.name == "Authorization")
+            #expect(alice.connectHeaders.first?.value.hasPrefix("Bearer ey") == true)
+            #expect(alice.refreshToken != nil)
+            #expect(JWTPeek.payload(of: alice.accessToken!)?[path: "token_type"] == .string("access"))
+            #expect(alice.userID == JWTPeek.subject(of: alice.accessToken!))
+            #expect(try await provider.credentials(for: "alice") == alice)  // cached
+            // A second run with the same id finds the account (409) and still logs in: reruns work.
+            let again = try CredentialProvider(profile: profile, accountURL: parley.accountURL, runID: runID)
+            #expect(try await again.credentials(for: "alice").userID == alice.userID)
+        }
     }
 
     @Test func mintedTokensHaveTheServersClaims() async throws {
-        let parley = try await InProcessParley.shared.endpoints()
         let profile = try kit.profile(named: "parley")
-        let factory = TokenFactory(settings: try #require(profile.auth.tokenMinting), secret: parley.secret)
+        let factory = TokenFactory(settings: try #require(profile.auth.tokenMinting), secret: inProcessParley.secret)
         let expired = try #require(factory.expiredAccessToken(subject: "42"))
         let claims = try #require(JWTPeek.payload(of: expired))
         #expect(claims[path: "sub"] == .string("42"))
@@ -151,15 +114,16 @@ func expectParleyConforms(_ name: String, transport: String) async throws {
 
     @Test(arguments: [(1.0, "200 ms"), (3.0, "600 ms")])
     func expectationsWaitTheScaledTime(scale: Double, reported: String) async throws {
-        let parley = try await InProcessParley.shared.endpoints()
-        let runner = try ConformanceRunner(
-            configuration: .init(
-                profile: try kit.profile(named: "parley"), url: parley.tcpURL, accountURL: parley.accountURL,
-                fixturesDirectory: kit.fixturesDirectory, timeScale: scale))
-        let result = await runner.run(try ConversationParser(source: "time-scale-probe").parse(Self.silentRoom))
-        #expect(result.verdict == .fail)
-        let failure = try #require(result.failure)
-        #expect(failure.message == "no MESSAGE within \(reported)")
-        #expect(result.seconds >= 0.2 * scale)
+        try await withParleyServer(inProcessParley) { parley in
+            let runner = try ConformanceRunner(
+                configuration: .init(
+                    profile: try kit.profile(named: "parley"), url: parley.tcpURL, accountURL: parley.accountURL,
+                    fixturesDirectory: kit.fixturesDirectory, timeScale: scale))
+            let result = await runner.run(try ConversationParser(source: "time-scale-probe").parse(Self.silentRoom))
+            #expect(result.verdict == .fail)
+            let failure = try #require(result.failure)
+            #expect(failure.message == "no MESSAGE within \(reported)")
+            #expect(result.seconds >= 0.2 * scale)
+        }
     }
 }

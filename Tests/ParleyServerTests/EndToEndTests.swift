@@ -4,192 +4,193 @@ import ParleyAuth
 import ParleyBroker
 import ParleyClient
 import ParleyCodec
-import ParleyRelay
 import ParleyServer
+import ParleyTesting
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct EndToEndTests {
     @Test func twoUsersWithSessionsOnBothTransportsChat() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        try await withTimeout(20) {
-            let aliceTCP = try await server.client("alice", over: .tcp)
-            let aliceWS = try await server.client("alice", over: .webSocket)
-            let bobTCP = try await server.client("bob", over: .tcp)
-            let bobWS = try await server.client("bob", over: .webSocket)
-            #expect(aliceTCP.connectedFrame.headers["user-name"] == "alice")
-            #expect(aliceWS.connectedFrame.headers["server"]?.hasPrefix("Parley/") == true)
-            #expect(aliceWS.version == .v1_2)
-            var queues: [String: StompSubscription] = [:]
-            for (name, client) in [("aliceTCP", aliceTCP), ("aliceWS", aliceWS), ("bobTCP", bobTCP), ("bobWS", bobWS)] {
-                queues[name] = try await client.subscribe(destination: "/user/queue/messages", receipt: true)
+        try await withParleyServer { server in
+            try await withTimeout(20) {
+                let aliceTCP = try await server.connect("alice", over: .tcp)
+                let aliceWS = try await server.connect("alice", over: .webSocket)
+                let bobTCP = try await server.connect("bob", over: .tcp)
+                let bobWS = try await server.connect("bob", over: .webSocket)
+                #expect(aliceTCP.connectedFrame.headers["user-name"] == "alice")
+                #expect(aliceWS.connectedFrame.headers["server"]?.hasPrefix("Parley/") == true)
+                #expect(aliceWS.version == .v1_2)
+                var queues: [String: StompSubscription] = [:]
+                for (name, client) in [("aliceTCP", aliceTCP), ("aliceWS", aliceWS), ("bobTCP", bobTCP), ("bobWS", bobWS)] {
+                    queues[name] = try await client.subscribe(destination: "/user/queue/messages", receipt: true)
+                }
+                // DM over TCP: both of bob's sessions and alice's other session receive it.
+                try await aliceTCP.sendChat(chatJSON(room: "r1", to: "bob", content: "over tcp"))
+                for name in ["bobTCP", "bobWS", "aliceWS"] {
+                    let message = try await queues[name]!.next()
+                    #expect(message.headers["destination"] == "/user/queue/messages")
+                    #expect(message.headers["content-type"] == "application/json")
+                    let event = try decodeEvent(message)
+                    #expect(event.senderId == "alice" && event.receiverId == "bob" && event.content == "over tcp", "\(name)")
+                }
+                // Reply over WebSocket.
+                try await bobWS.sendChat(chatJSON(room: "r1", to: "alice", content: "over ws"))
+                for name in ["aliceTCP", "aliceWS", "bobTCP"] {
+                    #expect(try decodeEvent(await queues[name]!.next()).content == "over ws", "\(name)")
+                }
+                // Room broadcast across transports.
+                let roomA = try await aliceTCP.subscribe(destination: "/topic/rooms.lobby", receipt: true)
+                let roomB = try await bobWS.subscribe(destination: "/topic/rooms.lobby", receipt: true)
+                try await bobTCP.sendChat(chatJSON(room: "lobby", content: "hello room"))
+                for room in [roomA, roomB] {
+                    let message = try await room.next()
+                    #expect(message.headers["destination"] == "/topic/rooms.lobby")
+                    #expect(try decodeEvent(message).senderId == "bob")
+                }
+                for client in [aliceTCP, aliceWS, bobTCP, bobWS] { try await client.disconnect() }
             }
-            // DM over TCP: both of bob's sessions and alice's other session receive it.
-            try await aliceTCP.sendChat(chatJSON(room: "r1", to: "bob", content: "over tcp"))
-            for name in ["bobTCP", "bobWS", "aliceWS"] {
-                let message = try await queues[name]!.next()
-                #expect(message.headers["destination"] == "/user/queue/messages")
-                #expect(message.headers["content-type"] == "application/json")
-                let event = try decodeEvent(message)
-                #expect(event.senderId == "alice" && event.receiverId == "bob" && event.content == "over tcp", "\(name)")
-            }
-            // Reply over WebSocket.
-            try await bobWS.sendChat(chatJSON(room: "r1", to: "alice", content: "over ws"))
-            for name in ["aliceTCP", "aliceWS", "bobTCP"] {
-                #expect(try decodeEvent(await queues[name]!.next()).content == "over ws", "\(name)")
-            }
-            // Room broadcast across transports.
-            let roomA = try await aliceTCP.subscribe(destination: "/topic/rooms.lobby", receipt: true)
-            let roomB = try await bobWS.subscribe(destination: "/topic/rooms.lobby", receipt: true)
-            try await bobTCP.sendChat(chatJSON(room: "lobby", content: "hello room"))
-            for room in [roomA, roomB] {
-                let message = try await room.next()
-                #expect(message.headers["destination"] == "/topic/rooms.lobby")
-                #expect(try decodeEvent(message).senderId == "bob")
-            }
-            for client in [aliceTCP, aliceWS, bobTCP, bobWS] { try await client.disconnect() }
         }
     }
 
-    @Test(arguments: TestServer.Transport.allCases)
-    func realTokensAreCheckedAtConnect(transport: TestServer.Transport) async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let otherSecret = try JWTSecret(bytes: Array(repeating: 7, count: 32))
-        let forger = await JWTService(secret: otherSecret)
-        let expired = try await server.jwt.issue(.access, subject: "alice", now: Date().addingTimeInterval(-7200)).token
-        let refresh = try await server.jwt.issue(.refresh, subject: "alice").token
-        let forged = try await forger.issue(.access, subject: "alice").token
-        let cases: [(String?, String)] = [
-            (nil, "missing access token"), (expired, "expired"), (refresh, "access token required"), (forged, "signature"),
-            ("not.a.jwt", "base64url"),
-        ]
-        for (token, expected) in cases {
-            let options = StompClient.Options(host: "/", bearerToken: token)
+    @Test(arguments: ParleyTestServer.Transport.allCases)
+    func realTokensAreCheckedAtConnect(transport: ParleyTestServer.Transport) async throws {
+        try await withParleyServer { server in
+            let otherSecret = try JWTSecret(bytes: Array(repeating: 7, count: 32))
+            let forger = await JWTService(secret: otherSecret)
+            let expired = try await server.jwt.issue(.access, subject: "alice", now: Date().addingTimeInterval(-7200)).token
+            let refresh = try await server.jwt.issue(.refresh, subject: "alice").token
+            let forged = try await forger.issue(.access, subject: "alice").token
+            let cases: [(String?, String)] = [
+                (nil, "missing access token"), (expired, "expired"), (refresh, "access token required"), (forged, "signature"),
+                ("not.a.jwt", "base64url"),
+            ]
+            for (token, expected) in cases {
+                let options = StompClient.Options(host: "/", bearerToken: token)
+                do {
+                    _ = try await StompClient.connect(to: server.endpoint(transport), options: options)
+                    Issue.record("token \(token ?? "nil") was accepted")
+                } catch let error as StompClientError {
+                    let message = error.errorFrame?.headers["message"] ?? ""
+                    #expect(error.errorFrame?.command == .error, "\(error)")
+                    #expect(message.lowercased().contains(expected), "'\(message)' should mention '\(expected)'")
+                }
+            }
+            #expect(server.broker.statistics.authenticationFailures.value == cases.count)
+            // The token also works as passcode.
+            let passcode = StompClient.Options(host: "/", passcode: try await server.accessToken(for: "carol"))
+            let carol = try await StompClient.connect(to: server.endpoint(transport), options: passcode)
+            #expect(carol.connectedFrame.headers["user-name"] == "carol")
+            try await carol.disconnect()
+        }
+    }
+
+    @Test(arguments: ParleyTestServer.Transport.allCases)
+    func protocolErrorsCloseTheSessionWithReceiptId(transport: ParleyTestServer.Transport) async throws {
+        try await withParleyServer { server in
+            let alice = try await server.connect("alice", over: transport)
+            let bob = try await server.connect("bob", over: transport)
             do {
-                _ = try await StompClient.connect(to: server.endpoint(transport), options: options)
-                Issue.record("token \(token ?? "nil") was accepted")
-            } catch let error as StompClientError {
-                let message = error.errorFrame?.headers["message"] ?? ""
-                #expect(error.errorFrame?.command == .error, "\(error)")
-                #expect(message.lowercased().contains(expected), "'\(message)' should mention '\(expected)'")
-            }
+                try await alice.sendChat(chatJSON(to: "bob", sender: "bob"))
+                Issue.record("spoofed senderId accepted")
+            } catch {}
+            let ended = await alice.waitUntilEnded()
+            #expect(ended.errorFrame?.headers["message"] == "senderId does not match the authenticated user")
+            #expect(ended.errorFrame?.headers["receipt-id"] != nil)
+            do {
+                _ = try await bob.subscribe(destination: "/user/alice/queue/messages", receipt: true)
+                Issue.record("subscribing to another user's queue was accepted")
+            } catch {}
+            let bobEnded = await bob.waitUntilEnded()
+            #expect(bobEnded.errorFrame?.headers["message"]?.contains("another user's queue") == true)
         }
-        #expect(server.server.broker.statistics.authenticationFailures.value == cases.count)
-        // The token also works as passcode.
-        let passcode = StompClient.Options(host: "/", passcode: try await server.token("carol"))
-        let carol = try await StompClient.connect(to: server.endpoint(transport), options: passcode)
-        #expect(carol.connectedFrame.headers["user-name"] == "carol")
-        try await carol.disconnect()
     }
 
-    @Test(arguments: TestServer.Transport.allCases)
-    func protocolErrorsCloseTheSessionWithReceiptId(transport: TestServer.Transport) async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let alice = try await server.client("alice", over: transport)
-        let bob = try await server.client("bob", over: transport)
-        do {
-            try await alice.sendChat(chatJSON(to: "bob", sender: "bob"))
-            Issue.record("spoofed senderId accepted")
-        } catch {}
-        let ended = await alice.waitUntilEnded()
-        #expect(ended.errorFrame?.headers["message"] == "senderId does not match the authenticated user")
-        #expect(ended.errorFrame?.headers["receipt-id"] != nil)
-        do {
-            _ = try await bob.subscribe(destination: "/user/alice/queue/messages", receipt: true)
-            Issue.record("subscribing to another user's queue was accepted")
-        } catch {}
-        let bobEnded = await bob.waitUntilEnded()
-        #expect(bobEnded.errorFrame?.headers["message"]?.contains("another user's queue") == true)
-    }
-
-    @Test(arguments: TestServer.Transport.allCases)
-    func ackModesAndRedeliveryAcrossSessions(transport: TestServer.Transport) async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        try await withTimeout(15) {
-            let alice = try await server.client("alice", over: transport)
-            let bob1 = try await server.client("bob", over: transport)
-            let bob2 = try await server.client("bob", over: transport)
-            let queue1 = try await bob1.subscribe(destination: "/user/queue/messages", ack: .clientIndividual, receipt: true)
-            let queue2 = try await bob2.subscribe(destination: "/user/queue/messages", ack: .client, receipt: true)
-            try await alice.sendChat(chatJSON(to: "bob", content: "first"))
-            try await alice.sendChat(chatJSON(to: "bob", content: "second"))
-            let first = try await queue1.next()
-            let second = try await queue1.next()
-            #expect(first.headers["ack"] != nil)
-            try await bob1.ack(second, receipt: true)
-            // bob2 acks cumulatively through the second message.
-            _ = try await queue2.next()
-            try await bob2.ack(try await queue2.next(), receipt: true)
-            // bob1 NACKs the first: redelivered to bob2.
-            try await bob1.nack(first, receipt: true)
-            let redelivered = try await queue2.next()
-            #expect(redelivered.headers["redelivered"] == "true")
-            #expect(try decodeEvent(redelivered).content == "first")
-            // bob2 leaves without acking it: back to bob1, marked redelivered.
-            await bob2.close()
-            let back = try await queue1.next()
-            #expect(back.headers["redelivered"] == "true")
-            #expect(try decodeEvent(back).content == "first")
-            try await bob1.disconnect()
-            try await alice.disconnect()
+    @Test(arguments: ParleyTestServer.Transport.allCases)
+    func ackModesAndRedeliveryAcrossSessions(transport: ParleyTestServer.Transport) async throws {
+        try await withParleyServer { server in
+            try await withTimeout(15) {
+                let alice = try await server.connect("alice", over: transport)
+                let bob1 = try await server.connect("bob", over: transport)
+                let bob2 = try await server.connect("bob", over: transport)
+                let queue1 = try await bob1.subscribe(destination: "/user/queue/messages", ack: .clientIndividual, receipt: true)
+                let queue2 = try await bob2.subscribe(destination: "/user/queue/messages", ack: .client, receipt: true)
+                try await alice.sendChat(chatJSON(to: "bob", content: "first"))
+                try await alice.sendChat(chatJSON(to: "bob", content: "second"))
+                let first = try await queue1.next()
+                let second = try await queue1.next()
+                #expect(first.headers["ack"] != nil)
+                try await bob1.ack(second, receipt: true)
+                // bob2 acks cumulatively through the second message.
+                _ = try await queue2.next()
+                try await bob2.ack(try await queue2.next(), receipt: true)
+                // bob1 NACKs the first: redelivered to bob2.
+                try await bob1.nack(first, receipt: true)
+                let redelivered = try await queue2.next()
+                #expect(redelivered.headers["redelivered"] == "true")
+                #expect(try decodeEvent(redelivered).content == "first")
+                // bob2 leaves without acking it: back to bob1, marked redelivered.
+                await bob2.close()
+                let back = try await queue1.next()
+                #expect(back.headers["redelivered"] == "true")
+                #expect(try decodeEvent(back).content == "first")
+                try await bob1.disconnect()
+                try await alice.disconnect()
+            }
         }
     }
 
     @Test func silentClientIsDisconnectedByHeartBeatCheck() async throws {
-        let server = try await TestServer.start(broker: BrokerConfiguration(heartBeat: StompHeartBeat(send: 0, receive: 100)))
-        defer { Task { await server.stop() } }
-        let connection = try await StompConnection.connect(to: server.endpoint(.tcp))
-        var connect = StompFrame(.connect, headers: ["accept-version": "1.2", "host": "/", "heart-beat": "100,0"])
-        connect.headers["Authorization"] = "Bearer \(try await server.token("alice"))"
-        try await connection.send(connect)
-        let start = ContinuousClock.now
-        let frames = try await withTimeout(5) {
-            var frames: [StompFrame] = []
-            for try await decoded in connection.inbound { if case .frame(let frame) = decoded { frames.append(frame) } }
-            return frames
+        try await withParleyServer(.init(broker: BrokerConfiguration(heartBeat: StompHeartBeat(send: 0, receive: 100)))) { server in
+            let connection = try await StompConnection.connect(to: server.endpoint(.tcp))
+            var connect = StompFrame(.connect, headers: ["accept-version": "1.2", "host": "/", "heart-beat": "100,0"])
+            connect.headers["Authorization"] = "Bearer \(try await server.accessToken(for: "alice"))"
+            try await connection.send(connect)
+            let start = ContinuousClock.now
+            let frames = try await withTimeout(5) {
+                var frames: [StompFrame] = []
+                for try await decoded in connection.inbound { if case .frame(let frame) = decoded { frames.append(frame) } }
+                return frames
+            }
+            #expect(frames.map(\.command) == [.connected, .error])
+            #expect(frames.first?.headers["heart-beat"] == "0,100")
+            #expect(frames.last?.headers["message"]?.contains("heart-beat timeout") == true)
+            #expect(ContinuousClock.now - start >= .milliseconds(150))
         }
-        #expect(frames.map(\.command) == [.connected, .error])
-        #expect(frames.first?.headers["heart-beat"] == "0,100")
-        #expect(frames.last?.headers["message"]?.contains("heart-beat timeout") == true)
-        #expect(ContinuousClock.now - start >= .milliseconds(150))
     }
 
     @Test func slowConsumerIsDisconnectedAndCounted() async throws {
-        let server = try await TestServer.start(broker: BrokerConfiguration(outboundBufferLimit: 256 * 1024))
-        defer { Task { await server.stop() } }
-        let slow = try await RawConnection.connect(port: server.ports.tcp!, autoRead: false)
-        let token = try await server.token("slow")
-        try await slow.send("CONNECT\naccept-version:1.2\nhost:/\nAuthorization:Bearer \(token)\n\n\0SUBSCRIBE\nid:1\ndestination:/topic/flood\n\n\0")
-        let publisher = try await server.client("fast", over: .tcp)
-        _ = try await publisher.subscribe(destination: "/topic/other", receipt: true)
-        let chunk = String(repeating: "x", count: 64 * 1024)
-        try await withTimeout(20) {
-            var sent = 0
-            while server.server.broker.statistics.slowConsumerDisconnects.value == 0 {
-                try await publisher.send(destination: "/topic/flood", body: chunk, receipt: sent % 16 == 0)
-                sent += 1
-                #expect(sent < 2000, "kernel buffers should fill long before 128 MB")
-                if sent >= 2000 { return }
+        try await withParleyServer(.init(broker: BrokerConfiguration(outboundBufferLimit: 256 * 1024))) { server in
+            let slow = try await RawConnection.connect(port: server.tcpPort, autoRead: false)
+            let token = try await server.accessToken(for: "slow")
+            try await slow.send("CONNECT\naccept-version:1.2\nhost:/\nAuthorization:Bearer \(token)\n\n\0SUBSCRIBE\nid:1\ndestination:/topic/flood\n\n\0")
+            let publisher = try await server.connect("fast", over: .tcp)
+            _ = try await publisher.subscribe(destination: "/topic/other", receipt: true)
+            let chunk = String(repeating: "x", count: 64 * 1024)
+            try await withTimeout(20) {
+                var sent = 0
+                while server.broker.statistics.slowConsumerDisconnects.value == 0 {
+                    try await publisher.send(destination: "/topic/flood", body: chunk, receipt: sent % 16 == 0)
+                    sent += 1
+                    #expect(sent < 2000, "kernel buffers should fill long before 128 MB")
+                    if sent >= 2000 { return }
+                }
             }
+            #expect(server.broker.statistics.slowConsumerDisconnects.value == 1)
+            try await publisher.disconnect()
+            await slow.close()
         }
-        #expect(server.server.broker.statistics.slowConsumerDisconnects.value == 1)
-        try await publisher.disconnect()
-        await slow.close()
     }
 
     @Test func shutdownSendsErrorToSessions() async throws {
-        let server = try await TestServer.start()
-        let alice = try await server.client("alice", over: .webSocket)
-        let bob = try await server.client("bob", over: .tcp)
-        await server.stop()
-        for client in [alice, bob] {
-            let ended = await client.waitUntilEnded()
-            #expect(ended.errorFrame?.headers["message"] == "server is shutting down")
+        try await withParleyServer { server in
+            let alice = try await server.connect("alice", over: .webSocket)
+            let bob = try await server.connect("bob", over: .tcp)
+            await server.chat.stop()
+            for client in [alice, bob] {
+                let ended = await client.waitUntilEnded()
+                #expect(ended.errorFrame?.headers["message"] == "server is shutting down")
+            }
+            #expect(server.broker.sessionCount == 0)
         }
-        #expect(server.server.broker.sessionCount == 0)
     }
 }
 

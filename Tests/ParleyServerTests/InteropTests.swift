@@ -1,5 +1,5 @@
 import Foundation
-import ParleyServer
+import ParleyTesting
 import Testing
 
 /// Runs `Interop/stomp_interop.py` (stomp.py, pip `stomp.py`) against a live server over both transports.
@@ -21,26 +21,26 @@ import Testing
     func stompPyTalksToParley(transport: String) async throws {
         try #require(Self.stompPyAvailable, "stomp.py is required: pip install stomp.py")
         let script = try #require(Self.scriptURL)
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let port = transport == "tcp" ? server.ports.tcp! : server.ports.webSocket!
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", script.path, transport, "127.0.0.1", String(port),
-            try await server.token("alice"), try await server.token("bob"),
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let finished = try await withTimeout(45) {
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
+        try await withParleyServer { server in
+            let port = transport == "tcp" ? server.tcpPort : server.webSocketPort
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3", script.path, transport, "127.0.0.1", String(port),
+                try await server.accessToken(for: "alice"), try await server.accessToken(for: "bob"),
+            ]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let finished = try await withTimeout(45) {
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                return String(decoding: data, as: UTF8.self)
+            }
+            print(finished)
+            #expect(process.terminationStatus == 0, "stomp.py over \(transport):\n\(finished)")
+            #expect(finished.contains("PASS"))
         }
-        print(finished)
-        #expect(process.terminationStatus == 0, "stomp.py over \(transport):\n\(finished)")
-        #expect(finished.contains("PASS"))
     }
 }

@@ -2,53 +2,10 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import ParleyAuth
-import ParleyBroker
 import ParleyClient
 import ParleyCodec
 import ParleyRelay
-import ParleyServer
 import Testing
-
-/// A running chat server on random loopback ports with a real JWT service.
-struct TestServer {
-    let server: ChatServer
-    let jwt: JWTService
-    let ports: ChatServerPorts
-
-    static func start(
-        broker: BrokerConfiguration = BrokerConfiguration(), relay: any ChatRelay = InProcessRelay()
-    ) async throws -> TestServer {
-        let secret = try JWTSecret(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) })
-        let jwt = await JWTService(secret: secret)
-        let configuration = ChatServerConfiguration(
-            host: "127.0.0.1", wsPort: 0, tcpPort: 0, broker: broker, relay: relay,
-            authenticator: JWTStompAuthenticator(service: jwt))
-        let server = ChatServer(configuration: configuration)
-        let ports = try await server.start()
-        return TestServer(server: server, jwt: jwt, ports: ports)
-    }
-
-    func token(_ user: String) async throws -> String {
-        try await jwt.issue(.access, subject: user).token
-    }
-
-    enum Transport: String, CaseIterable, Sendable { case tcp, webSocket }
-
-    func endpoint(_ transport: Transport) -> StompEndpoint {
-        switch transport {
-        case .tcp: .tcp(host: "127.0.0.1", port: ports.tcp!)
-        case .webSocket: .webSocket(host: "127.0.0.1", port: ports.webSocket!, path: "/ws/chat")
-        }
-    }
-
-    func client(_ user: String, over transport: Transport, heartBeat: StompHeartBeat = StompHeartBeat(send: 0, receive: 0)) async throws -> StompClient {
-        let options = StompClient.Options(host: "/", bearerToken: try await token(user), heartBeat: heartBeat)
-        return try await StompClient.connect(to: endpoint(transport), options: options)
-    }
-
-    func stop() async { await server.stop() }
-}
 
 /// Runs `body` with a deadline so a broken server fails the test instead of hanging it.
 func withTimeout<T: Sendable>(

@@ -1,7 +1,7 @@
 import Foundation
 import ParleyCodec
 import ParleyBroker
-import ParleyServer
+import ParleyTesting
 import Testing
 
 /// Server WebSocket frames after the HTTP response in `bytes` (server frames are unmasked).
@@ -38,8 +38,8 @@ func stompText(_ frames: [(opcode: UInt8, payload: [UInt8])]) -> String {
 }
 
 @Suite(.timeLimit(.minutes(1))) struct WebSocketHTTPTests {
-    func exchange(_ server: TestServer, _ request: String) async throws -> RawConnection {
-        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
+    func exchange(_ server: ParleyTestServer, _ request: String) async throws -> RawConnection {
+        let connection = try await RawConnection.connect(port: server.webSocketPort)
         try await connection.send(request)
         try await connection.wait(for: "close") { $0.isClosed }
         return connection
@@ -65,164 +65,164 @@ func stompText(_ frames: [(opcode: UInt8, payload: [UInt8])]) -> String {
     }
 
     @Test func plainHTTPRequestGets426WithBodyAndClose() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let connection = try await exchange(server, "GET /ws/chat HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(connection.text.hasPrefix("HTTP/1.1 426"))
-        #expect(connection.text.contains("STOMP over WebSocket"))
+        try await withParleyServer { server in
+            let connection = try await exchange(server, "GET /ws/chat HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(connection.text.hasPrefix("HTTP/1.1 426"))
+            #expect(connection.text.contains("STOMP over WebSocket"))
+        }
     }
 
     @Test func wrongPathGets404() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let connection = try await exchange(server, upgradeRequest(path: "/ws/other"))
-        #expect(connection.text.hasPrefix("HTTP/1.1 404"))
-        #expect(connection.text.contains("/ws/chat"))
+        try await withParleyServer { server in
+            let connection = try await exchange(server, upgradeRequest(path: "/ws/other"))
+            #expect(connection.text.hasPrefix("HTTP/1.1 404"))
+            #expect(connection.text.contains("/ws/chat"))
+        }
     }
 
     @Test func onlyUnsupportedSubprotocolsGet400() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let connection = try await exchange(server, upgradeRequest(protocols: "mqtt, v13.stomp"))
-        #expect(connection.text.hasPrefix("HTTP/1.1 400"))
-        #expect(connection.text.contains("supported are v12.stomp, v11.stomp, v10.stomp"))
+        try await withParleyServer { server in
+            let connection = try await exchange(server, upgradeRequest(protocols: "mqtt, v13.stomp"))
+            #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+            #expect(connection.text.contains("supported are v12.stomp, v11.stomp, v10.stomp"))
+        }
     }
 
     @Test func brokenUpgradeGets400() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let connection = try await exchange(server, upgradeRequest(key: nil))
-        #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+        try await withParleyServer { server in
+            let connection = try await exchange(server, upgradeRequest(key: nil))
+            #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+        }
     }
 
     @Test func garbageGets400() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let connection = try await exchange(server, "HELLO\r\n\r\n")
-        #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+        try await withParleyServer { server in
+            let connection = try await exchange(server, "HELLO\r\n\r\n")
+            #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+        }
     }
 
     @Test func framesMaySpanMessagesAndMessagesMayHoldSeveralFrames() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
-        try await connection.send(upgradeRequest(protocols: nil))
-        try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
-        #expect(connection.text.hasPrefix("HTTP/1.1 101"))
-        #expect(!connection.text.lowercased().contains("sec-websocket-protocol"))
-        let token = try await server.token("alice")
-        let connect = Array("CONNECT\naccept-version:1.2\nhost:/\nAuthorization:Bearer \(token)\n\n\0".utf8)
-        // One CONNECT split over three messages, the middle one binary.
-        try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array(connect[0..<10])))
-        try await connection.send(maskedWebSocketFrame(opcode: 2, payload: Array(connect[10..<40])))
-        try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array(connect[40...])))
-        // Two frames in one message, plus a ping.
-        let two = "SUBSCRIBE\nid:1\ndestination:/topic/x\nreceipt:s\n\n\0SEND\ndestination:/topic/x\nreceipt:p\n\nhello\0"
-        try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array(two.utf8)))
-        try await connection.send(maskedWebSocketFrame(opcode: 9, payload: Array("are you there".utf8)))
-        try await connection.wait(for: "MESSAGE and pong") { connection in
+        try await withParleyServer { server in
+            let connection = try await RawConnection.connect(port: server.webSocketPort)
+            try await connection.send(upgradeRequest(protocols: nil))
+            try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
+            #expect(connection.text.hasPrefix("HTTP/1.1 101"))
+            #expect(!connection.text.lowercased().contains("sec-websocket-protocol"))
+            let token = try await server.accessToken(for: "alice")
+            let connect = Array("CONNECT\naccept-version:1.2\nhost:/\nAuthorization:Bearer \(token)\n\n\0".utf8)
+            // One CONNECT split over three messages, the middle one binary.
+            try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array(connect[0..<10])))
+            try await connection.send(maskedWebSocketFrame(opcode: 2, payload: Array(connect[10..<40])))
+            try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array(connect[40...])))
+            // Two frames in one message, plus a ping.
+            let two = "SUBSCRIBE\nid:1\ndestination:/topic/x\nreceipt:s\n\n\0SEND\ndestination:/topic/x\nreceipt:p\n\nhello\0"
+            try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array(two.utf8)))
+            try await connection.send(maskedWebSocketFrame(opcode: 9, payload: Array("are you there".utf8)))
+            try await connection.wait(for: "MESSAGE and pong") { connection in
+                let frames = serverFrames(in: connection.received).frames
+                return stompText(frames).contains("hello") && frames.contains { $0.opcode == 0xA }
+            }
             let frames = serverFrames(in: connection.received).frames
-            return stompText(frames).contains("hello") && frames.contains { $0.opcode == 0xA }
+            let text = stompText(frames)
+            #expect(text.hasPrefix("CONNECTED\n"))
+            #expect(text.contains("receipt-id:s\n") && text.contains("receipt-id:p\n"))
+            #expect(text.contains("MESSAGE\ndestination:/topic/x\n"))
+            #expect(frames.contains { $0.opcode == 0xA && $0.payload == Array("are you there".utf8) })
+            // Close handshake: our close frame is answered with one, then the connection ends.
+            try await connection.send(maskedWebSocketFrame(opcode: 8, payload: [0x03, 0xE8]))
+            try await connection.wait(for: "close") { $0.isClosed }
+            #expect(serverFrames(in: connection.received).frames.last?.opcode == 8)
         }
-        let frames = serverFrames(in: connection.received).frames
-        let text = stompText(frames)
-        #expect(text.hasPrefix("CONNECTED\n"))
-        #expect(text.contains("receipt-id:s\n") && text.contains("receipt-id:p\n"))
-        #expect(text.contains("MESSAGE\ndestination:/topic/x\n"))
-        #expect(frames.contains { $0.opcode == 0xA && $0.payload == Array("are you there".utf8) })
-        // Close handshake: our close frame is answered with one, then the connection ends.
-        try await connection.send(maskedWebSocketFrame(opcode: 8, payload: [0x03, 0xE8]))
-        try await connection.wait(for: "close") { $0.isClosed }
-        #expect(serverFrames(in: connection.received).frames.last?.opcode == 8)
     }
 
     @Test func subprotocolCapsTheStompVersion() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
-        try await connection.send(upgradeRequest(protocols: "v11.stomp, v10.stomp"))
-        try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
-        #expect(connection.text.lowercased().contains("sec-websocket-protocol: v11.stomp"))
-        let token = try await server.token("alice")
-        try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array("CONNECT\naccept-version:1.1,1.2\nhost:/\npasscode:\(token)\n\n\0".utf8)))
-        try await connection.wait(for: "CONNECTED") { stompText(serverFrames(in: $0.received).frames).contains("\0") }
-        #expect(stompText(serverFrames(in: connection.received).frames).contains("version:1.1\n"))
-        await connection.close()
+        try await withParleyServer { server in
+            let connection = try await RawConnection.connect(port: server.webSocketPort)
+            try await connection.send(upgradeRequest(protocols: "v11.stomp, v10.stomp"))
+            try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
+            #expect(connection.text.lowercased().contains("sec-websocket-protocol: v11.stomp"))
+            let token = try await server.accessToken(for: "alice")
+            try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array("CONNECT\naccept-version:1.1,1.2\nhost:/\npasscode:\(token)\n\n\0".utf8)))
+            try await connection.wait(for: "CONNECTED") { stompText(serverFrames(in: $0.received).frames).contains("\0") }
+            #expect(stompText(serverFrames(in: connection.received).frames).contains("version:1.1\n"))
+            await connection.close()
+        }
     }
 
     @Test func errorClosesWebSocketCleanly() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
-        try await connection.send(upgradeRequest())
-        try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
-        try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array("SEND\ndestination:/topic/x\n\n\0".utf8)))
-        try await connection.wait(for: "close") { $0.isClosed }
-        let frames = serverFrames(in: connection.received).frames
-        #expect(stompText(frames).hasPrefix("ERROR\n"))
-        #expect(frames.last?.opcode == 8, "a WebSocket close frame follows the ERROR")
+        try await withParleyServer { server in
+            let connection = try await RawConnection.connect(port: server.webSocketPort)
+            try await connection.send(upgradeRequest())
+            try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
+            try await connection.send(maskedWebSocketFrame(opcode: 1, payload: Array("SEND\ndestination:/topic/x\n\n\0".utf8)))
+            try await connection.wait(for: "close") { $0.isClosed }
+            let frames = serverFrames(in: connection.received).frames
+            #expect(stompText(frames).hasPrefix("ERROR\n"))
+            #expect(frames.last?.opcode == 8, "a WebSocket close frame follows the ERROR")
+        }
     }
 
     @Test func handshakeAnswersWithTheRFCAcceptKey() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
-        try await connection.send(upgradeRequest())
-        try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
-        // RFC 6455 §1.3's example: key "dGhlIHNhbXBsZSBub25jZQ==" → accept "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".
-        let head = connection.text.lowercased()
-        #expect(head.hasPrefix("http/1.1 101"))
-        #expect(head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="))
-        #expect(head.contains("sec-websocket-protocol: v12.stomp"))
-        await connection.close()
+        try await withParleyServer { server in
+            let connection = try await RawConnection.connect(port: server.webSocketPort)
+            try await connection.send(upgradeRequest())
+            try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
+            // RFC 6455 §1.3's example: key "dGhlIHNhbXBsZSBub25jZQ==" → accept "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".
+            let head = connection.text.lowercased()
+            #expect(head.hasPrefix("http/1.1 101"))
+            #expect(head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="))
+            #expect(head.contains("sec-websocket-protocol: v12.stomp"))
+            await connection.close()
+        }
     }
 
     @Test func versionOtherThan13IsRefused() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let request = upgradeRequest().replacingOccurrences(of: "Sec-WebSocket-Version: 13", with: "Sec-WebSocket-Version: 8")
-        let connection = try await exchange(server, request)
-        #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+        try await withParleyServer { server in
+            let request = upgradeRequest().replacingOccurrences(of: "Sec-WebSocket-Version: 13", with: "Sec-WebSocket-Version: 8")
+            let connection = try await exchange(server, request)
+            #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+        }
     }
 
     @Test func messageOverTheLimitGetsAnErrorFrameThenClose1009() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let connection = try await RawConnection.connect(port: server.ports.webSocket!)
-        try await connection.send(upgradeRequest())
-        try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
-        // Only the header of a 2 MiB text message: the server must refuse it from the length alone.
-        var header: [UInt8] = [0x81, 0x80 | 127]
-        header += withUnsafeBytes(of: UInt64(2 << 20).bigEndian, Array.init)
-        header += [0x12, 0x34, 0x56, 0x78]
-        try await connection.send(header)
-        try await connection.wait(for: "close") { $0.isClosed }
-        let frames = serverFrames(in: connection.received).frames
-        let error = stompText(frames)
-        #expect(error.hasPrefix("ERROR\n"))
-        #expect(error.contains("message:frame too large"))
-        let close = try #require(frames.last)
-        #expect(close.opcode == 8)
-        #expect(close.payload.prefix(2) == [0x03, 0xF1], "close code 1009, message too big")
+        try await withParleyServer { server in
+            let connection = try await RawConnection.connect(port: server.webSocketPort)
+            try await connection.send(upgradeRequest())
+            try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
+            // Only the header of a 2 MiB text message: the server must refuse it from the length alone.
+            var header: [UInt8] = [0x81, 0x80 | 127]
+            header += withUnsafeBytes(of: UInt64(2 << 20).bigEndian, Array.init)
+            header += [0x12, 0x34, 0x56, 0x78]
+            try await connection.send(header)
+            try await connection.wait(for: "close") { $0.isClosed }
+            let frames = serverFrames(in: connection.received).frames
+            let error = stompText(frames)
+            #expect(error.hasPrefix("ERROR\n"))
+            #expect(error.contains("message:frame too large"))
+            let close = try #require(frames.last)
+            #expect(close.opcode == 8)
+            #expect(close.payload.prefix(2) == [0x03, 0xF1], "close code 1009, message too big")
+        }
     }
 }
 
 @Suite(.timeLimit(.minutes(1))) struct TransportTimeoutTests {
     @Test(arguments: [true, false])
     func silentConnectionsAreClosed(webSocket: Bool) async throws {
-        let server = try await TestServer.start(broker: BrokerConfiguration(connectTimeout: .milliseconds(200)))
-        defer { Task { await server.stop() } }
-        let connection = try await RawConnection.connect(port: webSocket ? server.ports.webSocket! : server.ports.tcp!)
-        try await connection.wait(for: "close") { $0.isClosed }
-        if !webSocket { #expect(connection.text.hasPrefix("ERROR\n")) }
+        try await withParleyServer(.init(broker: BrokerConfiguration(connectTimeout: .milliseconds(200)))) { server in
+            let connection = try await RawConnection.connect(port: webSocket ? server.webSocketPort : server.tcpPort)
+            try await connection.wait(for: "close") { $0.isClosed }
+            if !webSocket { #expect(connection.text.hasPrefix("ERROR\n")) }
+        }
     }
 
     @Test func httpRequestOnTheTCPPortGetsAnError() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let connection = try await RawConnection.connect(port: server.ports.tcp!)
-        try await connection.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        try await connection.wait(for: "close") { $0.isClosed }
-        #expect(connection.text.hasPrefix("ERROR\n"))
+        try await withParleyServer { server in
+            let connection = try await RawConnection.connect(port: server.tcpPort)
+            try await connection.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            try await connection.wait(for: "close") { $0.isClosed }
+            #expect(connection.text.hasPrefix("ERROR\n"))
+        }
     }
 }
