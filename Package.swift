@@ -135,6 +135,7 @@ let accountTargets: [Target] = [
         name: "ParleyApp",
         dependencies: [
             "ParleyAccounts",
+            "ParleyBroker",
             "ParleyAuth",
             "ParleyRelay",
             "ParleyServer",

@@ -60,7 +60,7 @@ public enum ParleyServe {
             chat: { authenticator in
                 ChatServerConfiguration(
                     host: host, wsPort: configuration.chatPort, tcpPort: configuration.stompPort,
-                    relay: try makeRelay(configuration: configuration, logger: logger), authenticator: authenticator)
+                    broker: configuration.broker, relay: try makeRelay(configuration: configuration, logger: logger), authenticator: authenticator)
             },
             account: AccountServerConfiguration(
                 host: host, port: configuration.accountPort, bcryptCost: configuration.bcryptCost),

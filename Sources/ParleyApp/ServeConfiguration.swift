@@ -1,4 +1,5 @@
 import Foundation
+import ParleyBroker
 import ParleyAccounts
 
 /// Which parts of Parley one `parley serve` process runs. The original app ran them as two services.
@@ -62,6 +63,8 @@ public struct ServeConfiguration: Sendable, Hashable {
     public var nodeID: String?
     /// A port serving only `/metrics` (for chat-only nodes); `nil` for none.
     public var metricsPort: Int?
+    /// Session limits and budgets of the chat broker (docs/operations.md lists each with what a client sees).
+    public var broker = BrokerConfiguration()
 
     /// Creates a configuration with the documented defaults.
     public init(
@@ -93,6 +96,9 @@ public struct ServeConfiguration: Sendable, Hashable {
         ("bcrypt-cost", "PARLEY_BCRYPT_COST"), ("kafka", "PARLEY_KAFKA"), ("kafka-topic", "PARLEY_KAFKA_TOPIC"),
         ("kafka-partitions", "PARLEY_KAFKA_PARTITIONS"), ("node-id", "PARLEY_NODE_ID"),
         ("metrics-port", "PARLEY_METRICS_PORT"),
+        ("allow-client-topic-sends", "PARLEY_ALLOW_CLIENT_TOPIC_SENDS"),
+        ("session-memory-budget", "PARLEY_SESSION_MEMORY_BUDGET"), ("node-memory-budget", "PARLEY_NODE_MEMORY_BUDGET"),
+        ("frame-timeout", "PARLEY_FRAME_TIMEOUT"),
     ]
 
     /// Reads the environment, then the flags (`--name value` or `--name=value`).
@@ -181,7 +187,38 @@ public struct ServeConfiguration: Sendable, Hashable {
         if values["metrics-port"] != nil {
             configuration.metricsPort = try port(values["metrics-port"], "metrics port", default: 0)
         }
+        if let value = values["allow-client-topic-sends"] {
+            switch value.lowercased() {
+            case "true", "1", "yes": configuration.broker.allowClientTopicSends = true
+            case "false", "0", "no": configuration.broker.allowClientTopicSends = false
+            default: throw .invalidValue(setting: "allow-client-topic-sends", value: value, expected: "true or false")
+            }
+        }
+        if let value = values["session-memory-budget"] {
+            configuration.broker.sessionMemoryBudget = try bytes(value, "session memory budget", at: 64 << 10)
+        }
+        if let value = values["node-memory-budget"] {
+            configuration.broker.nodeMemoryBudget = try bytes(value, "node memory budget", at: 1 << 20)
+        }
+        if let value = values["frame-timeout"] {
+            guard let seconds = Double(value), seconds > 0, seconds <= 3600 else {
+                throw .invalidValue(setting: "frame timeout", value: value, expected: "seconds, > 0 and ≤ 3600")
+            }
+            configuration.broker.frameCompletionTimeout = .nanoseconds(Int64(seconds * 1e9))
+        }
         return configuration
+    }
+
+    /// A byte count: digits with an optional `KiB`, `MiB` or `GiB` suffix, at least `minimum`.
+    private static func bytes(_ value: String, _ setting: String, at minimum: Int) throws(ServeConfigurationError) -> Int {
+        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("", 1)]
+        for (suffix, scale) in units where value.hasSuffix(suffix) {
+            if let number = Int(value.dropLast(suffix.count)), number > 0, number <= Int.max / scale, number * scale >= minimum {
+                return number * scale
+            }
+            break
+        }
+        throw .invalidValue(setting: setting, value: value, expected: "bytes (e.g. 16MiB, 1GiB), at least \(minimum)")
     }
 
     private static func port(_ value: String?, _ setting: String, default fallback: Int) throws(ServeConfigurationError) -> Int {

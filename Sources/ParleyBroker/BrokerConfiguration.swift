@@ -2,7 +2,7 @@ import NIOCore
 import ParleyCodec
 
 /// Limits and timings of the STOMP broker; the defaults suit a chat server.
-public struct BrokerConfiguration: Sendable {
+public struct BrokerConfiguration: Sendable, Hashable {
     /// The `server` header of CONNECTED.
     public var serverName: String
     /// Protocol versions offered, in any order; negotiation picks the highest common one.

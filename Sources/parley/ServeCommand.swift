@@ -10,7 +10,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Every option also reads an environment variable (the option wins): PARLEY_ROLE, PARLEY_DATA_DIR, \
             PARLEY_HOST, PARLEY_ACCOUNT_PORT, PARLEY_CHAT_PORT, PARLEY_STOMP_PORT, PARLEY_JWT_SECRET_FILE, \
-            PARLEY_BCRYPT_COST, PARLEY_KAFKA, PARLEY_KAFKA_TOPIC, PARLEY_KAFKA_PARTITIONS, PARLEY_NODE_ID, PARLEY_METRICS_PORT. \
+            PARLEY_BCRYPT_COST, PARLEY_KAFKA, PARLEY_KAFKA_TOPIC, PARLEY_KAFKA_PARTITIONS, PARLEY_NODE_ID, PARLEY_METRICS_PORT, \
+            PARLEY_ALLOW_CLIENT_TOPIC_SENDS, PARLEY_SESSION_MEMORY_BUDGET, PARLEY_NODE_MEMORY_BUDGET, PARLEY_FRAME_TIMEOUT. \
             The JWT secret comes from PARLEY_JWT_SECRET (at least 32 bytes) or --jwt-secret-file; without either \
             one is generated once and kept in the data directory (mode 0600), so restarts keep tokens valid. \
             Nodes sharing one conversation through Kafka need the same secret.
@@ -43,6 +44,14 @@ struct ServeCommand: AsyncParsableCommand {
     var nodeID: String?
     @Option(name: .customLong("metrics-port"), help: "Serve Prometheus /metrics on this port too (chat-only nodes).")
     var metricsPort: String?
+    @Option(name: .customLong("allow-client-topic-sends"), help: "Let clients SEND straight to non-room /topic/... (true/false). Default false")
+    var allowClientTopicSends: String?
+    @Option(name: .customLong("session-memory-budget"), help: "Bytes one session may hold (outbound, unacked, transactions, partial frame). Default 16MiB")
+    var sessionMemoryBudget: String?
+    @Option(name: .customLong("node-memory-budget"), help: "Bytes all sessions may hold together. Default 1GiB")
+    var nodeMemoryBudget: String?
+    @Option(name: .customLong("frame-timeout"), help: "Seconds a frame may take to arrive once begun. Default 30")
+    var frameTimeout: String?
 
     func run() async throws {
         let flags: [String: String?] = [
@@ -50,6 +59,8 @@ struct ServeCommand: AsyncParsableCommand {
             "chat-port": chatPort, "stomp-port": stompPort, "jwt-secret-file": jwtSecretFile,
             "bcrypt-cost": bcryptCost, "kafka": kafka, "kafka-topic": kafkaTopic,
             "kafka-partitions": kafkaPartitions, "node-id": nodeID, "metrics-port": metricsPort,
+            "allow-client-topic-sends": allowClientTopicSends, "session-memory-budget": sessionMemoryBudget,
+            "node-memory-budget": nodeMemoryBudget, "frame-timeout": frameTimeout,
         ]
         let status = await ParleyServe.main(flags: flags.compactMapValues { $0 })
         if status != 0 { throw ExitCode(status) }

@@ -9,7 +9,10 @@ import Testing
 /// The in-process Parley the conversations run against: account API on a real SQLite file and chat over TCP and
 /// WebSocket, sharing a known JWT secret so the runner can mint expired tokens; one per test.
 /// Heart-beats are 1 s (RabbitMQ-like) instead of the 10 s default so the heart-beat conversations stay fast.
-let inProcessParley = ParleyTestServer.Options(broker: BrokerConfiguration(heartBeat: StompHeartBeat(send: 1000, receive: 1000)))
+/// The in-process Parley the conversations run against: 1 s heart-beats, and client SENDs to non-room topics
+/// allowed, as the `parley` profile's `topic` capability assumes (`parley serve --allow-client-topic-sends true`).
+let inProcessParley = ParleyTestServer.Options(
+    broker: BrokerConfiguration(heartBeat: StompHeartBeat(send: 1000, receive: 1000), allowClientTopicSends: true))
 
 /// Runs one conversation against the in-process Parley and records a failure as an issue.
 func expectParleyConforms(_ name: String, transport: String) async throws {

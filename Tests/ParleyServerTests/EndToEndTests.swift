@@ -158,7 +158,7 @@ import Testing
     }
 
     @Test func slowConsumerIsDisconnectedAndCounted() async throws {
-        try await withParleyServer(.init(broker: BrokerConfiguration(outboundBufferLimit: 256 * 1024))) { server in
+        try await withParleyServer(.init(broker: BrokerConfiguration(outboundBufferLimit: 256 * 1024, allowClientTopicSends: true))) { server in
             let slow = try await RawConnection.connect(port: server.tcpPort, autoRead: false)
             let token = try await server.accessToken(for: "slow")
             try await slow.send("CONNECT\naccept-version:1.2\nhost:/\nAuthorization:Bearer \(token)\n\n\0SUBSCRIBE\nid:1\ndestination:/topic/flood\n\n\0")
