@@ -231,6 +231,7 @@ let clientTargets: [Target] = [
         dependencies: [
             "ParleyClient",
             "ParleyCodec",
+            "ParleyJSON",
             "ParleyProfiles",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -323,7 +324,7 @@ let conformanceTargets: [Target] = [
             "ParleyProfiles",
             "ParleyClient",
             "ParleyCodec",
-            "ParleyCodecJSON",
+            "ParleyJSON",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -333,7 +334,7 @@ let conformanceTargets: [Target] = [
     .testTarget(
         name: "ParleyConformanceTests",
         dependencies: [
-            "ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyClient",
+            "ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyJSON",
             // The in-process Parley every conversation also runs against.
             "ParleyAccounts", "ParleyAuth", "ParleyServer", "ParleyBroker", "ParleyRelay",
         ],

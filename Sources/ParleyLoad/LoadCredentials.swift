@@ -1,5 +1,6 @@
 import ParleyClient
 import ParleyCodec
+import ParleyJSON
 
 /// What one load client presents in CONNECT.
 public struct LoadCredentials: Sendable, Hashable {
@@ -88,22 +89,6 @@ public struct AccountAPICredentials: LoadCredentialProvider {
         let loginID = "\(loginPrefix)\(runID)\(index)"
         let tokens = try await api.signupAndLogin(loginId: loginID, username: loginID, password: password)
         // Parley routes user destinations by the token's subject; the CONNECTED `user-name` names it too.
-        return LoadCredentials(bearerToken: tokens.accessToken, principal: JWTSubject.peek(tokens.accessToken))
+        return LoadCredentials(bearerToken: tokens.accessToken, principal: JWTPeek.subject(of: tokens.accessToken))
     }
 }
-
-/// Reads the `sub` claim of a JWT without verifying it (the server does that); only to learn the principal.
-enum JWTSubject {
-    static func peek(_ token: String) -> String? {
-        let parts = token.split(separator: ".")
-        guard parts.count == 3 else { return nil }
-        var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return nil }
-        return object["sub"] as? String
-    }
-}
-
-import Foundation

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyJSON
 
 /// What a client puts in CONNECT to be a given user, and who the server will think it is.
 public struct ClientCredentials: Sendable, Hashable {

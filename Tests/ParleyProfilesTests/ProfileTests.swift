@@ -99,12 +99,6 @@ let profilesDirectory = URL(fileURLWithPath: #filePath)
         #expect(value[path: "n"]?.textValue == "3")
         #expect(value[path: "a.x"] == nil)
     }
-
-    @Test func jwtSubjectIsReadWithoutVerification() {
-        let payload = JWTPeek.base64URLEncode(Data(#"{"sub":"42","typ":"access"}"#.utf8))
-        #expect(JWTPeek.subject(of: "e30.\(payload).sig") == "42")
-        #expect(JWTPeek.subject(of: "garbage") == nil)
-    }
 }
 
 @Suite struct CredentialTests {
