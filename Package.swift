@@ -231,7 +231,6 @@ let clientTargets: [Target] = [
         dependencies: [
             "ParleyClient",
             "ParleyCodec",
-            "ParleyJSON",
             "ParleyProfiles",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -242,7 +241,8 @@ let clientTargets: [Target] = [
     .testTarget(
         name: "ParleyClientTests",
         dependencies: [
-            "ParleyClient", "ParleyWebSocket",
+            "ParleyClient", "ParleyCodec", "ParleyWebSocket",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -308,12 +308,16 @@ let kafkaTargets: [Target] = [
 // MARK: - Conformance kit (issue 6)
 
 let conformanceTargets: [Target] = [
-    // Server profiles (how to reach, authenticate against and address a STOMP server); shared with ParleyLoad.
+    // Server profiles (how to reach, authenticate against and address a STOMP server) and the kit's account API
+    // client; shared with ParleyLoad.
     .target(
         name: "ParleyProfiles",
         dependencies: [
             "ParleyClient", "ParleyJSON",
             .product(name: "Yams", package: "Yams"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ],
         swiftSettings: strict
     ),
@@ -342,7 +346,14 @@ let conformanceTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyProfilesTests",
-        dependencies: ["ParleyProfiles", "ParleyClient"],
+        dependencies: [
+            "ParleyProfiles", "ParleyClient",
+            // A small HTTP server standing in for the account API.
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ],
         swiftSettings: strict
     ),
 ]

@@ -6,7 +6,7 @@ import ParleyProfiles
 public struct LoadParticipant: Sendable, Hashable {
     /// Index of the client in the run (0-based).
     public var index: Int
-    /// The principal: CONNECTED's `user-name` when the server sends one, else the login used.
+    /// The principal: the credentials' user id, else CONNECTED's `user-name`, else the login used.
     public var principal: String
     /// The run this participant belongs to.
     public var runID: String
@@ -76,6 +76,44 @@ public struct ParleyChatMapping: LoadDestinationMapping {
     public func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage {
         let body = #"{"roomId":\#(Template.jsonStringLiteral(room)),"content":"\#(payload)","messageType":"TALK"}"#
         return LoadOutgoingMessage(destination: "/app/chat.sendMessage", body: body, headers: ["content-type": "application/json"])
+    }
+}
+
+/// Destinations from a conformance server profile (`conformance/profiles/*.yaml`): the user queue, direct and
+/// room SEND templates, the room destination. Participants' principals are the profile's user ids.
+public struct ProfileDestinationMapping: LoadDestinationMapping {
+    /// The profile.
+    public let profile: ServerProfile
+
+    /// Wraps `profile`.
+    public init(profile: ServerProfile) {
+        self.profile = profile
+    }
+
+    /// The profile name.
+    public var name: String { profile.name }
+
+    /// `user_queue` for the participant's user id.
+    public func inboxDestination(of participant: LoadParticipant) -> String {
+        profile.destinations.userQueue(of: participant.principal)
+    }
+
+    /// `direct_send` rendered for the recipient's user id, in room `load-<run>`.
+    public func directMessage(payload: String, from sender: LoadParticipant, to recipient: LoadParticipant) -> LoadOutgoingMessage {
+        let send = profile.destinations.directMessage(
+            to: recipient.principal, from: sender.principal, content: payload, room: "load-\(sender.runID)")
+        return LoadOutgoingMessage(destination: send.destination, body: send.body, headers: StompHeaders(send.headers))
+    }
+
+    /// `room` rendered for `room`.
+    public func roomDestination(room: String, runID: String) -> String {
+        profile.destinations.room(room)
+    }
+
+    /// `room_send` rendered for `room`.
+    public func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage {
+        let send = profile.destinations.roomMessage(room: room, from: sender.principal, content: payload)
+        return LoadOutgoingMessage(destination: send.destination, body: send.body, headers: StompHeaders(send.headers))
     }
 }
 

@@ -110,28 +110,33 @@ struct LoadTargetOptions: ParsableArguments {
         return try builtIn() == .parley ? ParleyChatMapping() : BrokerQueueMapping()
     }
 
+    /// --account-url as a URL; nil when not given (the profile's default applies).
+    func accountBaseURL() throws -> URL? {
+        guard let accountURL else { return nil }
+        guard let url = URL(string: accountURL) else { throw ValidationError("--account-url '\(accountURL)' is not a URL") }
+        return url
+    }
+
     func credentials(_ loaded: ServerProfile?, runID: String) throws -> any LoadCredentialProvider {
         if login != nil || passcode != nil {
-            return StaticCredentials(LoadCredentials(login: login, passcode: passcode))
+            return StaticCredentials(.login(login, passcode: passcode))
         }
+        let auth: AuthSettings
         if let loaded {
-            do {
-                let provider = try CredentialProvider(profile: loaded, accountURL: accountURL.map { URL(string: $0) } ?? nil, runID: runID)
-                return ProfileCredentials(provider: provider)
-            } catch {
-                throw ValidationError("profile \(loaded.name): \(error)")
+            auth = loaded.auth
+        } else {
+            switch try builtIn() {
+            case .parley: auth = .parley
+            case .rabbitmq: return StaticCredentials(.login("guest", passcode: "guest"))
+            case .activemq: return StaticCredentials(.login("admin", passcode: "admin"))
+            case .queues: return StaticCredentials()
             }
         }
-        switch try builtIn() {
-        case .parley:
-            do {
-                return AccountAPICredentials(api: try ParleyAccountClient(baseURL: accountURL ?? "http://127.0.0.1:8085"))
-            } catch {
-                throw ValidationError(error.description)
-            }
-        case .rabbitmq: return StaticCredentials(LoadCredentials(login: "guest", passcode: "guest"))
-        case .activemq: return StaticCredentials(LoadCredentials(login: "admin", passcode: "admin"))
-        case .queues: return StaticCredentials()
+        let accountURL = try accountBaseURL()
+        do {
+            return try CredentialProvider(auth: auth, accountURL: accountURL, runID: runID)
+        } catch {
+            throw ValidationError("\(loaded.map { "profile \($0.name): " } ?? "")\(error)")
         }
     }
 

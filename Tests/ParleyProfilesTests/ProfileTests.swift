@@ -102,6 +102,24 @@ let profilesDirectory = URL(fileURLWithPath: #filePath)
 }
 
 @Suite struct CredentialTests {
+    @Test func parleyBuiltInAuthIsTheShippedProfiles() throws {
+        // Runs without a profile file (`parley load --profile parley`) must behave like runs with parley.yaml.
+        let profile = try ServerProfile.load(named: "parley", in: profilesDirectory)
+        #expect(profile.auth == .parley)
+        #expect(profile.auth.accountAPI == .parley)
+    }
+
+    @Test func directCredentialsCarryTheirConnectHeaders() {
+        let bearer = ClientCredentials.bearer("t0k", userID: "7")
+        #expect(bearer.connectHeaders == [.init("Authorization", "Bearer t0k")])
+        #expect(bearer.accessToken == "t0k")
+        #expect(bearer.userID == "7")
+        #expect(ClientCredentials.login("guest", passcode: "pw").connectHeaders == [.init("login", "guest"), .init("passcode", "pw")])
+        #expect(ClientCredentials.login(nil, passcode: "pw").connectHeaders == [.init("passcode", "pw")])
+        #expect(ClientCredentials.login("guest", passcode: nil).login == "guest")
+        #expect(ClientCredentials().connectHeaders.isEmpty)
+    }
+
     @Test func loginProfilesRenderPerUserCredentials() async throws {
         let profile = try ServerProfile.load(named: "activemq", in: profilesDirectory)
         let provider = try CredentialProvider(profile: profile, runID: "run1")
