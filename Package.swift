@@ -232,6 +232,8 @@ let clientTargets: [Target] = [
             "ParleyClient",
             "ParleyCodec",
             "ParleyProfiles",
+            // ChatDestinations: the Parley dialect's destination names.
+            "ParleyRelay",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -348,6 +350,8 @@ let conformanceTargets: [Target] = [
         name: "ParleyProfilesTests",
         dependencies: [
             "ParleyProfiles", "ParleyClient",
+            // The shipped parley profile must name ChatDestinations' destinations.
+            "ParleyRelay",
             // A small HTTP server standing in for the account API.
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),

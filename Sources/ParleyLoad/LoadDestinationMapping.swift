@@ -1,6 +1,7 @@
 import ParleyClient
 import ParleyCodec
 import ParleyProfiles
+import ParleyRelay
 
 /// A load participant once connected: its index in the run and the name the server knows it by.
 public struct LoadParticipant: Sendable, Hashable {
@@ -51,8 +52,9 @@ public protocol LoadDestinationMapping: Sendable {
     func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage
 }
 
-/// Parley (and the original Spring app): SEND to `/app/chat.sendMessage` with a ChatMessage JSON body; direct
-/// messages arrive on `/user/queue/messages`, room messages on `/topic/rooms.{roomId}`.
+/// Parley (and the original Spring app), destinations from ``ChatDestinations``: SEND to
+/// `/app/chat.sendMessage` with a ChatMessage JSON body; direct messages arrive on `/user/queue/messages`,
+/// room messages on `/topic/rooms.{roomId}`.
 public struct ParleyChatMapping: LoadDestinationMapping {
     /// "parley".
     public var name: String { "parley" }
@@ -60,22 +62,22 @@ public struct ParleyChatMapping: LoadDestinationMapping {
     /// Creates the mapping.
     public init() {}
 
-    /// `/user/queue/messages`.
-    public func inboxDestination(of participant: LoadParticipant) -> String { "/user/queue/messages" }
+    /// ``ChatDestinations/directMessages``.
+    public func inboxDestination(of participant: LoadParticipant) -> String { ChatDestinations.directMessages }
 
-    /// `/app/chat.sendMessage` with `receiverId` = the recipient's principal.
+    /// ``ChatDestinations/sendMessage`` with `receiverId` = the recipient's principal.
     public func directMessage(payload: String, from sender: LoadParticipant, to recipient: LoadParticipant) -> LoadOutgoingMessage {
         let body = #"{"roomId":"load-\#(sender.runID)","receiverId":\#(Template.jsonStringLiteral(recipient.principal)),"content":"\#(payload)","messageType":"TALK"}"#
-        return LoadOutgoingMessage(destination: "/app/chat.sendMessage", body: body, headers: ["content-type": "application/json"])
+        return LoadOutgoingMessage(destination: ChatDestinations.sendMessage, body: body, headers: ["content-type": "application/json"])
     }
 
-    /// `/topic/rooms.{room}`.
-    public func roomDestination(room: String, runID: String) -> String { "/topic/rooms.\(room)" }
+    /// ``ChatDestinations/room(_:)``.
+    public func roomDestination(room: String, runID: String) -> String { ChatDestinations.room(room) }
 
-    /// `/app/chat.sendMessage` without `receiverId`.
+    /// ``ChatDestinations/sendMessage`` without `receiverId`.
     public func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage {
         let body = #"{"roomId":\#(Template.jsonStringLiteral(room)),"content":"\#(payload)","messageType":"TALK"}"#
-        return LoadOutgoingMessage(destination: "/app/chat.sendMessage", body: body, headers: ["content-type": "application/json"])
+        return LoadOutgoingMessage(destination: ChatDestinations.sendMessage, body: body, headers: ["content-type": "application/json"])
     }
 }
 

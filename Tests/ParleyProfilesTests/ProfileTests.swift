@@ -1,6 +1,7 @@
 import Foundation
 import ParleyClient
 import ParleyProfiles
+import ParleyRelay
 import Testing
 
 /// The repository's `conformance/profiles` folder, found from this file's path.
@@ -19,10 +20,13 @@ let profilesDirectory = URL(fileURLWithPath: #filePath)
 
     @Test func parleyMapsSpringDestinations() throws {
         let profile = try ServerProfile.load(named: "parley", in: profilesDirectory)
+        // The profile spells out the chat's destinations; they must stay the ones the broker serves.
         #expect(profile.destinations.room("general") == "/topic/rooms.general")
-        #expect(profile.destinations.userQueue(of: "42") == "/user/queue/messages")
+        #expect(profile.destinations.room("general") == ChatDestinations.room("general"))
+        #expect(profile.destinations.userQueue(of: "42") == ChatDestinations.directMessages)
         let dm = profile.destinations.directMessage(to: "7", from: "3", content: "hi \"bob\"", room: "r1")
-        #expect(dm.destination == "/app/chat.sendMessage")
+        #expect(dm.destination == ChatDestinations.sendMessage)
+        #expect(profile.destinations.roomMessage(room: "r1", from: "3", content: "x").destination == ChatDestinations.sendMessage)
         #expect(dm.headers.map(\.0) == ["content-type"])
         let body = try JSONValue(text: dm.body)
         #expect(body[path: "receiverId"] == .string("7"))
