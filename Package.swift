@@ -254,7 +254,10 @@ let clientTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyLoadTests",
-        dependencies: ["ParleyLoad", "ParleyClient", "ParleyProfiles", "ParleyServer", "ParleyAuth", "ParleyRelay", "ParleyBroker"],
+        dependencies: [
+            "ParleyLoad", "ParleyClient", "ParleyCodec", "ParleyProfiles", "ParleyServer", "ParleyAuth", "ParleyRelay",
+            "ParleyBroker",
+        ],
         swiftSettings: strict
     ),
 ]
@@ -400,7 +403,8 @@ let executableTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyCLITests",
-        dependencies: ["parley", "ParleyCodec", "ParleyCodecJSON"],
+        // Only runs the built `parley` executable.
+        dependencies: ["parley"],
         swiftSettings: strict
     ),
 ]
