@@ -239,6 +239,8 @@ let clientTargets: [Target] = [
             "ParleyClient",
             "ParleyCodec",
             "ParleyProfiles",
+            // ChatDestinations: the Parley dialect's destination names.
+            "ParleyRelay",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -248,7 +250,8 @@ let clientTargets: [Target] = [
     .testTarget(
         name: "ParleyClientTests",
         dependencies: [
-            "ParleyClient", "ParleyWebSocket",
+            "ParleyClient", "ParleyCodec", "ParleyWebSocket",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -317,12 +320,16 @@ let kafkaTargets: [Target] = [
 // MARK: - Conformance kit (issue 6)
 
 let conformanceTargets: [Target] = [
-    // Server profiles (how to reach, authenticate against and address a STOMP server); shared with ParleyLoad.
+    // Server profiles (how to reach, authenticate against and address a STOMP server) and the kit's account API
+    // client; shared with ParleyLoad.
     .target(
         name: "ParleyProfiles",
         dependencies: [
             "ParleyClient", "ParleyJSON",
             .product(name: "Yams", package: "Yams"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ],
         swiftSettings: strict
     ),
@@ -333,7 +340,7 @@ let conformanceTargets: [Target] = [
             "ParleyProfiles",
             "ParleyClient",
             "ParleyCodec",
-            "ParleyCodecJSON",
+            "ParleyJSON",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -343,7 +350,7 @@ let conformanceTargets: [Target] = [
     .testTarget(
         name: "ParleyConformanceTests",
         dependencies: [
-            "ParleyConformance", "ParleyProfiles", "ParleyCodec",
+            "ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyJSON",
             // The in-process Parley every conversation also runs against.
             "ParleyTesting", "ParleyBroker",
         ],
@@ -351,7 +358,16 @@ let conformanceTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyProfilesTests",
-        dependencies: ["ParleyProfiles", "ParleyClient"],
+        dependencies: [
+            "ParleyProfiles", "ParleyClient",
+            // The shipped parley profile must name ChatDestinations' destinations.
+            "ParleyRelay",
+            // A small HTTP server standing in for the account API.
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ],
         swiftSettings: strict
     ),
 ]
@@ -394,7 +410,8 @@ let executableTargets: [Target] = [
     ),
     .testTarget(
         name: "ParleyCLITests",
-        dependencies: ["parley", "ParleyCodec", "ParleyCodecJSON"],
+        // Only runs the built `parley` executable.
+        dependencies: ["parley"],
         swiftSettings: strict
     ),
 ]

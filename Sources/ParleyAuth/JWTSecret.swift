@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ParleyJSON
 
 #if canImport(Glibc)
 import Glibc

@@ -241,16 +241,11 @@ public struct StompDecoder: Sendable {
             guard index < raw.count else {
                 throw StompDecodingError(.invalidEscape, "header ends with a lone backslash")
             }
-            let escaped = raw[index]
-            index += 1
-            switch escaped {
-            case UInt8(ascii: "n"): scratch.append(Self.lf)
-            case UInt8(ascii: "c"): scratch.append(Self.colon)
-            case Self.backslash: scratch.append(Self.backslash)
-            case UInt8(ascii: "r") where version >= .v1_2: scratch.append(Self.cr)
-            default:
+            guard let unescaped = StompHeaderEscaping.unescapedByte(forLetter: raw[index], version: version) else {
                 throw StompDecodingError(.invalidEscape, "undefined escape sequence in a header for STOMP \(version.rawValue)")
             }
+            index += 1
+            scratch.append(unescaped)
         }
         let string = scratch.withUnsafeBytes { Self.optionalString($0, validate: validate) }
         guard let string else { throw Self.invalidUTF8 }

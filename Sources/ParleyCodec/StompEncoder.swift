@@ -11,7 +11,8 @@ public enum StompEncoder {
     /// Headers are written as given: a header that cannot be represented (a line break in a 1.0 or CONNECT header,
     /// a wrong explicit `content-length`) is the caller's mistake and yields a frame the peer will reject.
     public static func encode(_ frame: StompFrame, version: StompVersion = .v1_2, into buffer: inout ByteBuffer) {
-        let escaping: Escaping = frame.command.escapesHeaders ? Escaping(version) : .none
+        // nil: header bytes are written verbatim (CONNECT/CONNECTED, or STOMP 1.0).
+        let escaping: StompVersion? = frame.command.escapesHeaders && version != .v1_0 ? version : nil
         let bodyLength = frame.body.readableBytes
         var needsContentLength = bodyLength > 0
         // Escaping at most doubles a string, so this bound lets the head be written with one capacity check.
@@ -67,39 +68,6 @@ public enum StompEncoder {
         return size
     }
 
-    /// `true` when ``escapeHeaderValue(_:version:)`` would return `value` unchanged (the common case), checked
-    /// without allocating. In 1.0 nothing is escaped; 1.1 escapes LF, `:` and `\\`; 1.2 also CR.
-    public static func isPlainHeaderValue(_ value: String, version: StompVersion) -> Bool {
-        if version == .v1_0 { return true }
-        for byte in value.utf8 where byte == 0x0A || byte == 0x3A || byte == 0x5C || (byte == 0x0D && version == .v1_2) {
-            return false
-        }
-        return true
-    }
-
-    /// `value` escaped as a header name or value of a `version` frame (STOMP 1.2 §"Value Encoding"); the same
-    /// rule ``encode(_:version:into:)`` applies to every header of frames other than CONNECT/CONNECTED.
-    public static func escapeHeaderValue(_ value: String, version: StompVersion) -> String {
-        if isPlainHeaderValue(value, version: version) { return value }
-        let escaping = Escaping(version)
-        return String(unsafeUninitializedCapacity: 2 * value.utf8.count) { target in
-            write(value, escaping: escaping, to: UnsafeMutableRawPointer(target.baseAddress!))
-        }
-    }
-
-    /// Which bytes become escape sequences.
-    private enum Escaping {
-        case none, v1_1, v1_2
-
-        init(_ version: StompVersion) {
-            switch version {
-            case .v1_0: self = .none
-            case .v1_1: self = .v1_1
-            case .v1_2: self = .v1_2
-            }
-        }
-    }
-
     /// Copies the UTF-8 bytes of `text`; returns how many.
     @inline(__always)
     private static func copy(_ text: String, to target: UnsafeMutableRawPointer) -> Int {
@@ -110,19 +78,20 @@ public enum StompEncoder {
         }
     }
 
-    /// Writes `text` escaped per `escaping`; returns the bytes written (at most twice the UTF-8 length).
+    /// Writes `text` escaped for `version` (``StompHeaderEscaping``'s rules; nil writes it verbatim); returns the
+    /// bytes written (at most twice the UTF-8 length).
     @inline(__always)
-    private static func write(_ text: String, escaping: Escaping, to target: UnsafeMutableRawPointer) -> Int {
+    private static func write(_ text: String, escaping version: StompVersion?, to target: UnsafeMutableRawPointer) -> Int {
         var text = text
         return text.withUTF8 { bytes in
             var needsEscaping = false
-            if case .none = escaping {} else {
-                for byte in bytes where byte == 0x0A || byte == 0x3A || byte == 0x5C || byte == 0x0D {
+            if let version {
+                for byte in bytes where StompHeaderEscaping.escapeLetter(for: byte, version: version) != nil {
                     needsEscaping = true
                     break
                 }
             }
-            guard needsEscaping else {
+            guard needsEscaping, let version else {
                 if let source = bytes.baseAddress { target.copyMemory(from: source, byteCount: bytes.count) }
                 return bytes.count
             }
@@ -132,14 +101,11 @@ public enum StompEncoder {
                 offset += 1
             }
             for byte in bytes {
-                switch byte {
-                case 0x0A: put(0x5C); put(UInt8(ascii: "n"))
-                case 0x3A: put(0x5C); put(UInt8(ascii: "c"))
-                case 0x5C: put(0x5C); put(0x5C)
-                case 0x0D:
-                    // STOMP 1.1 has no escape for CR; it is written raw, as 1.1 peers expect.
-                    if case .v1_2 = escaping { put(0x5C); put(UInt8(ascii: "r")) } else { put(byte) }
-                default: put(byte)
+                if let letter = StompHeaderEscaping.escapeLetter(for: byte, version: version) {
+                    put(StompHeaderEscaping.backslash)
+                    put(letter)
+                } else {
+                    put(byte)
                 }
             }
             return offset

@@ -1,12 +1,13 @@
 import ParleyClient
 import ParleyCodec
 import ParleyProfiles
+import ParleyRelay
 
 /// A load participant once connected: its index in the run and the name the server knows it by.
 public struct LoadParticipant: Sendable, Hashable {
     /// Index of the client in the run (0-based).
     public var index: Int
-    /// The principal: CONNECTED's `user-name` when the server sends one, else the login used.
+    /// The principal: the credentials' user id, else CONNECTED's `user-name`, else the login used.
     public var principal: String
     /// The run this participant belongs to.
     public var runID: String
@@ -51,8 +52,9 @@ public protocol LoadDestinationMapping: Sendable {
     func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage
 }
 
-/// Parley (and the original Spring app): SEND to `/app/chat.sendMessage` with a ChatMessage JSON body; direct
-/// messages arrive on `/user/queue/messages`, room messages on `/topic/rooms.{roomId}`.
+/// Parley (and the original Spring app), destinations from ``ChatDestinations``: SEND to
+/// `/app/chat.sendMessage` with a ChatMessage JSON body; direct messages arrive on `/user/queue/messages`,
+/// room messages on `/topic/rooms.{roomId}`.
 public struct ParleyChatMapping: LoadDestinationMapping {
     /// "parley".
     public var name: String { "parley" }
@@ -60,22 +62,60 @@ public struct ParleyChatMapping: LoadDestinationMapping {
     /// Creates the mapping.
     public init() {}
 
-    /// `/user/queue/messages`.
-    public func inboxDestination(of participant: LoadParticipant) -> String { "/user/queue/messages" }
+    /// ``ChatDestinations/directMessages``.
+    public func inboxDestination(of participant: LoadParticipant) -> String { ChatDestinations.directMessages }
 
-    /// `/app/chat.sendMessage` with `receiverId` = the recipient's principal.
+    /// ``ChatDestinations/sendMessage`` with `receiverId` = the recipient's principal.
     public func directMessage(payload: String, from sender: LoadParticipant, to recipient: LoadParticipant) -> LoadOutgoingMessage {
         let body = #"{"roomId":"load-\#(sender.runID)","receiverId":\#(Template.jsonStringLiteral(recipient.principal)),"content":"\#(payload)","messageType":"TALK"}"#
-        return LoadOutgoingMessage(destination: "/app/chat.sendMessage", body: body, headers: ["content-type": "application/json"])
+        return LoadOutgoingMessage(destination: ChatDestinations.sendMessage, body: body, headers: ["content-type": "application/json"])
     }
 
-    /// `/topic/rooms.{room}`.
-    public func roomDestination(room: String, runID: String) -> String { "/topic/rooms.\(room)" }
+    /// ``ChatDestinations/room(_:)``.
+    public func roomDestination(room: String, runID: String) -> String { ChatDestinations.room(room) }
 
-    /// `/app/chat.sendMessage` without `receiverId`.
+    /// ``ChatDestinations/sendMessage`` without `receiverId`.
     public func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage {
         let body = #"{"roomId":\#(Template.jsonStringLiteral(room)),"content":"\#(payload)","messageType":"TALK"}"#
-        return LoadOutgoingMessage(destination: "/app/chat.sendMessage", body: body, headers: ["content-type": "application/json"])
+        return LoadOutgoingMessage(destination: ChatDestinations.sendMessage, body: body, headers: ["content-type": "application/json"])
+    }
+}
+
+/// Destinations from a conformance server profile (`conformance/profiles/*.yaml`): the user queue, direct and
+/// room SEND templates, the room destination. Participants' principals are the profile's user ids.
+public struct ProfileDestinationMapping: LoadDestinationMapping {
+    /// The profile.
+    public let profile: ServerProfile
+
+    /// Wraps `profile`.
+    public init(profile: ServerProfile) {
+        self.profile = profile
+    }
+
+    /// The profile name.
+    public var name: String { profile.name }
+
+    /// `user_queue` for the participant's user id.
+    public func inboxDestination(of participant: LoadParticipant) -> String {
+        profile.destinations.userQueue(of: participant.principal)
+    }
+
+    /// `direct_send` rendered for the recipient's user id, in room `load-<run>`.
+    public func directMessage(payload: String, from sender: LoadParticipant, to recipient: LoadParticipant) -> LoadOutgoingMessage {
+        let send = profile.destinations.directMessage(
+            to: recipient.principal, from: sender.principal, content: payload, room: "load-\(sender.runID)")
+        return LoadOutgoingMessage(destination: send.destination, body: send.body, headers: StompHeaders(send.headers))
+    }
+
+    /// `room` rendered for `room`.
+    public func roomDestination(room: String, runID: String) -> String {
+        profile.destinations.room(room)
+    }
+
+    /// `room_send` rendered for `room`.
+    public func roomMessage(payload: String, room: String, from sender: LoadParticipant) -> LoadOutgoingMessage {
+        let send = profile.destinations.roomMessage(room: room, from: sender.principal, content: payload)
+        return LoadOutgoingMessage(destination: send.destination, body: send.body, headers: StompHeaders(send.headers))
     }
 }
 

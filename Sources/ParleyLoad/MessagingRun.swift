@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import ParleyClient
 import ParleyCodec
+import ParleyProfiles
 import Synchronization
 
 /// Who talks to whom in a messaging scenario.
@@ -170,7 +171,7 @@ final class MessagingRun: Sendable {
     private func connectAll() async throws -> [LoadSession] {
         let count = topology.clientCount
         // Credentials first (account sign-ups are slow and must not count as connect time).
-        let credentials: [LoadCredentials] = try await boundedMap(0..<count, concurrency: settings.credentialConcurrency) { index in
+        let credentials: [ClientCredentials] = try await boundedMap(0..<count, concurrency: settings.credentialConcurrency) { index in
             do {
                 return try await self.settings.credentials.credentials(forClient: index, runID: self.settings.runID)
             } catch {
@@ -199,14 +200,11 @@ final class MessagingRun: Sendable {
         return sessions
     }
 
-    private func connect(index: Int, credentials: LoadCredentials) async throws -> LoadSession {
+    private func connect(index: Int, credentials: ClientCredentials) async throws -> LoadSession {
         var options = settings.clientOptions
-        if let token = credentials.bearerToken { options.bearerToken = token }
-        if let login = credentials.login { options.login = login }
-        if let passcode = credentials.passcode { options.passcode = passcode }
-        for (name, value) in credentials.connectHeaders { options.headers[name] = value }
+        options.authenticate(with: credentials)
         let client = try await StompClient.connect(to: settings.endpoint(forClient: index), options: options)
-        let principal = credentials.principal ?? client.connectedFrame.headers["user-name"] ?? credentials.login ?? "client-\(index)"
+        let principal = credentials.userID ?? client.connectedFrame.headers["user-name"] ?? credentials.login ?? "client-\(index)"
         return LoadSession(client: client, participant: LoadParticipant(index: index, principal: principal, runID: settings.runID))
     }
 

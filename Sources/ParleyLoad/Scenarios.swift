@@ -141,11 +141,7 @@ public struct ConnectScenario: Sendable {
         let results: [Result<StompClient, any Error>] = (try? await withDeadline(deadline) {
             try await boundedMap(0..<self.connections, concurrency: self.concurrency) { index in
                 var options = clientOptions
-                let credential = credentials[index]
-                if let token = credential.bearerToken { options.bearerToken = token }
-                if let login = credential.login { options.login = login }
-                if let passcode = credential.passcode { options.passcode = passcode }
-                for (name, value) in credential.connectHeaders { options.headers[name] = value }
+                options.authenticate(with: credentials[index])
                 do {
                     return .success(try await StompClient.connect(to: endpoint, options: options))
                 } catch {

@@ -1,5 +1,4 @@
 import Foundation
-import ParleyClient
 
 /// Where and how to create accounts and obtain tokens (Parley's and the original Spring app's `/auth/*` API).
 public struct AccountAPISettings: Sendable, Hashable, Codable {
@@ -87,26 +86,27 @@ public struct AccountAPIError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Signup then login against an account API whose request shapes come from a server profile.
+/// Signup then login against an account API whose request shapes come from a server profile: the kit's one
+/// account API client (conformance runs, load runs, tests). `http://` only.
 ///
-/// The HTTP work is `ParleyClient.ParleyAccountClient`'s (the same client `parley load` uses for Parley's own
-/// API); this type only renders the profile's templates and reads the token fields it names. `http://` only.
+/// It renders the profile's request templates, sends them (``AccountHTTPTransport``) and reads the token
+/// fields the profile names; ``AccountAPISettings/parley`` describes Parley's own API.
 public struct AccountAPIClient: Sendable {
     /// Base URL of the API, e.g. `http://127.0.0.1:8085`.
     public let baseURL: URL
     /// Request shapes from the profile.
     public let settings: AccountAPISettings
-    /// Per-request timeout.
-    public let timeout: TimeInterval
-    private let transport: ParleyAccountClient
+    /// Bound on each request (connect + response).
+    public let timeout: Duration
+    private let transport: AccountHTTPTransport
 
-    /// Creates a client for `baseURL` (defaults to the profile's `default_url`).
-    public init(settings: AccountAPISettings, baseURL: URL? = nil, timeout: TimeInterval = 10) throws {
+    /// Creates a client for `baseURL` (defaults to the profile's `default_url`); only `http://host[:port]` URLs.
+    public init(settings: AccountAPISettings, baseURL: URL? = nil, timeout: Duration = .seconds(10)) throws(AccountAPIError) {
         guard let url = baseURL ?? URL(string: settings.defaultURL) else {
             throw AccountAPIError(operation: "configure", status: nil, detail: "invalid URL \(settings.defaultURL)")
         }
         do {
-            transport = try ParleyAccountClient(baseURL: url.absoluteString, timeout: .milliseconds(Int64(timeout * 1000)))
+            transport = try AccountHTTPTransport(baseURL: url, timeout: timeout)
         } catch {
             throw AccountAPIError(operation: "configure", status: nil, detail: error.description)
         }
@@ -116,7 +116,7 @@ public struct AccountAPIClient: Sendable {
     }
 
     /// Creates the account (a 409 "already exists" is accepted so reruns work) and logs in.
-    public func signUpAndLogIn(login: String, username: String, password: String) async throws -> IssuedTokens {
+    public func signUpAndLogIn(login: String, username: String, password: String) async throws(AccountAPIError) -> IssuedTokens {
         let values = ["login": login, "username": username, "password": password]
         let (signupStatus, signupBody) = try await call(settings.signup, values: values, operation: "signup \(login)")
         guard (200..<300).contains(signupStatus) || signupStatus == 409 else {
@@ -128,7 +128,7 @@ public struct AccountAPIClient: Sendable {
     }
 
     /// Logs in and returns the tokens.
-    public func logIn(login: String, password: String) async throws -> IssuedTokens {
+    public func logIn(login: String, password: String) async throws(AccountAPIError) -> IssuedTokens {
         let values = ["login": login, "password": password, "username": login]
         let (status, body) = try await call(settings.login, values: values, operation: "login \(login)")
         guard (200..<300).contains(status) else {
@@ -147,7 +147,9 @@ public struct AccountAPIClient: Sendable {
         return IssuedTokens(accessToken: access, refreshToken: refresh, signupResponse: nil)
     }
 
-    private func call(_ request: AccountRequest, values: [String: String], operation: String) async throws -> (Int, Data) {
+    private func call(_ request: AccountRequest, values: [String: String], operation: String) async throws(AccountAPIError)
+        -> (Int, Data)
+    {
         // The base URL may carry a path prefix (`http://host/api/`): resolve the request path against it.
         guard let url = URL(string: request.path, relativeTo: baseURL) else {
             throw AccountAPIError(operation: operation, status: nil, detail: "invalid path \(request.path)")

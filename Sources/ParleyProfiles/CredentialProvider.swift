@@ -1,55 +1,34 @@
 import Foundation
+import ParleyJSON
 
-/// What a client puts in CONNECT to be a given user, and who the server will think it is.
-public struct ClientCredentials: Sendable, Hashable {
-    /// The id the server routes user destinations by (`${alice.user}` in conversations).
-    public var userID: String
-    /// The login name used with the account API or the `login` header.
-    public var login: String
-    /// The password used for the account API (generated), when the profile uses one.
-    public var password: String?
-    /// Authentication headers for CONNECT, in order.
-    public var connectHeaders: [Header]
-    /// Access token, for bearer profiles.
-    public var accessToken: String?
-    /// Refresh token, when the account API returned one.
-    public var refreshToken: String?
-
-    /// A header name/value pair (tuples are not Hashable).
-    public struct Header: Sendable, Hashable {
-        /// Header name.
-        public var name: String
-        /// Header value.
-        public var value: String
-        /// Creates a header.
-        public init(_ name: String, _ value: String) {
-            self.name = name
-            self.value = value
-        }
-    }
-}
-
-/// Provisions users for a profile: creates accounts and fetches tokens (bearer), or renders login/passcode.
+/// Provisions users for a profile's auth settings: creates accounts and fetches tokens (bearer), or renders
+/// login/passcode.
 ///
 /// Both the conformance runner and the load generator use it. It is an actor so concurrent clients share one
 /// account API client and tokens are fetched once per user.
 public actor CredentialProvider {
-    /// The profile being targeted.
-    public let profile: ServerProfile
+    /// How the targeted server authenticates clients.
+    public let auth: AuthSettings
     /// A short token unique to this run, appended to user names so reruns never collide.
     public let runID: String
     private let accountClient: AccountAPIClient?
     private var cache: [String: ClientCredentials] = [:]
 
-    /// Creates a provider. `accountURL` overrides the profile's account API `default_url`.
-    public init(profile: ServerProfile, accountURL: URL? = nil, runID: String = CredentialProvider.makeRunID()) throws {
-        self.profile = profile
+    /// Creates a provider for `auth` (``AuthSettings/parley`` for Parley without a profile file).
+    /// `accountURL` overrides the account API's `default_url`.
+    public init(auth: AuthSettings, accountURL: URL? = nil, runID: String = CredentialProvider.makeRunID()) throws {
+        self.auth = auth
         self.runID = runID
-        if profile.auth.method == .bearer || profile.auth.accountAPI != nil, let settings = profile.auth.accountAPI {
+        if let settings = auth.accountAPI {
             accountClient = try AccountAPIClient(settings: settings, baseURL: accountURL)
         } else {
             accountClient = nil
         }
+    }
+
+    /// Creates a provider for `profile`'s auth settings.
+    public init(profile: ServerProfile, accountURL: URL? = nil, runID: String = CredentialProvider.makeRunID()) throws {
+        try self.init(auth: profile.auth, accountURL: accountURL, runID: runID)
     }
 
     /// A fresh 8-hex-digit run id.
@@ -65,14 +44,14 @@ public actor CredentialProvider {
         if let cached = cache[name] { return cached }
         let login = loginName(for: name)
         var result: ClientCredentials
-        switch profile.auth.method {
+        switch auth.method {
         case .bearer:
             guard let accountClient else {
                 throw AccountAPIError(operation: "configure", status: nil, detail: "profile has no account_api")
             }
             let password = "Pw-\(runID)-\(name)-x9!"
             let tokens = try await accountClient.signUpAndLogIn(login: login, username: login, password: password)
-            let bearer = profile.auth.bearer ?? BearerSettings()
+            let bearer = auth.bearer ?? BearerSettings()
             let header = bearer.header(for: tokens.accessToken)
             result = ClientCredentials(
                 userID: login, login: login, password: password,
@@ -80,7 +59,7 @@ public actor CredentialProvider {
                 accessToken: tokens.accessToken, refreshToken: tokens.refreshToken)
             result.userID = try userID(client: name, login: login, tokens: tokens)
         case .login:
-            let settings = profile.auth.login ?? LoginSettings(login: "guest", passcode: "guest")
+            let settings = auth.login ?? LoginSettings(login: "guest", passcode: "guest")
             let values = ["user": login, "client": name, "run": runID]
             result = ClientCredentials(
                 userID: login, login: Template.render(settings.login, values), password: nil,
@@ -99,7 +78,7 @@ public actor CredentialProvider {
     }
 
     private func userID(client: String, login: String, tokens: IssuedTokens?) throws -> String {
-        switch profile.auth.userID {
+        switch auth.userID {
         case .template(let template):
             return Template.render(template, ["client": client, "run": runID, "login": login])
         case .tokenSubject:

@@ -2,7 +2,7 @@ import Foundation
 
 /// A parsed JSON value with dotted-path lookup (`tokenResponse.accessToken`, `items.0.id`).
 ///
-/// Used for account API responses, JWT payloads and JSON body matchers; small on purpose.
+/// Used for account API responses and JSON body matchers; small on purpose.
 public enum JSONValue: Sendable, Hashable {
     /// `null`.
     case null
@@ -92,33 +92,5 @@ public enum JSONValue: Sendable, Hashable {
     public var jsonText: String {
         if case .string(let value) = self { return Template.jsonStringLiteral(value) }
         return textValue
-    }
-}
-
-/// Reads claims from a JWT without verifying it (the server verifies; the kit only needs `sub`).
-public enum JWTPeek {
-    /// The decoded payload of a compact JWS, nil when it is not one.
-    public static func payload(of token: String) -> JSONValue? {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let data = base64URLDecode(String(parts[1])) else { return nil }
-        return try? JSONValue(data: data)
-    }
-
-    /// The `sub` claim as text.
-    public static func subject(of token: String) -> String? {
-        payload(of: token)?[path: "sub"]?.textValue
-    }
-
-    /// Decodes base64url without padding.
-    public static func base64URLDecode(_ text: String) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
-    }
-
-    /// Encodes base64url without padding.
-    public static func base64URLEncode(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

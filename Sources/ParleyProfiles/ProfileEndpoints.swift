@@ -26,6 +26,14 @@ extension ServerProfile {
     }
 }
 
+extension StompClient.Options {
+    /// Options with the profile's CONNECT `host` header and WebSocket subprotocols.
+    public init(profile: ServerProfile) {
+        self.init(host: profile.connection.hostHeader)
+        connection.webSocketSubprotocols = profile.connection.websocketSubprotocols
+    }
+}
+
 extension TransportKind {
     /// The transport of a client endpoint.
     public init(_ endpoint: StompEndpoint) {

@@ -16,8 +16,8 @@ struct LoadCommand: AsyncParsableCommand {
         abstract: "STOMP load generator: ring, room fan-out and connection-storm scenarios.",
         discussion: """
             Exit status: 0 when the run completed and every threshold passed, 1 when the run could not be \
-            performed (bad target, setup failure), 2 when a threshold (--max-p99, --min-rate, --no-loss) failed.
-            Only the hosts given with --target and --account-url are contacted.
+            performed (bad URL, setup failure), 2 when a threshold (--max-p99, --min-rate, --no-loss) failed.
+            Only the hosts given with --url and --account-url are contacted.
             """,
         subcommands: [Ring.self, Room.self, Connect.self]
     )
@@ -38,7 +38,11 @@ enum BuiltInProfile: String, CaseIterable {
 /// Where to connect and as whom.
 struct LoadTargetOptions: ParsableArguments {
     @Option(help: "STOMP endpoint: ws://host:port/path, tcp://host:port or stomp://host:port (default: the profile's WebSocket URL).")
-    var target: String?
+    var url: String?
+
+    /// `--target`, the old name of `--url`, still accepted so existing scripts keep working; not in `--help`.
+    @Option(name: .customLong("target"), help: .hidden)
+    var deprecatedTarget: String?
 
     @Option(help: """
         Server profile: a YAML file, a name in --profiles-dir (parley, rabbitmq, activemq), or the built-in \
@@ -58,7 +62,7 @@ struct LoadTargetOptions: ParsableArguments {
     @Option(help: "STOMP passcode.")
     var passcode: String?
 
-    @Option(help: "CONNECT host header (virtual host); default from the profile, else the target host.")
+    @Option(help: "CONNECT host header (virtual host); default from the profile, else the --url host.")
     var vhost: String?
 
     @Option(help: "Client heart-beat wish 'send,receive' in ms.")
@@ -90,7 +94,7 @@ struct LoadTargetOptions: ParsableArguments {
     }
 
     func endpoint(_ loaded: ServerProfile?) throws -> StompEndpoint {
-        let url = target ?? loaded.flatMap { $0.connection.url(for: .websocket) ?? $0.connection.url(for: .tcp) }
+        let url = self.url ?? deprecatedTarget ?? loaded.flatMap { $0.connection.url(for: .websocket) ?? $0.connection.url(for: .tcp) }
             ?? "ws://127.0.0.1:8084/ws/chat"
         do { return try StompEndpoint(url: url) } catch { throw ValidationError(error.description) }
     }
@@ -110,34 +114,40 @@ struct LoadTargetOptions: ParsableArguments {
         return try builtIn() == .parley ? ParleyChatMapping() : BrokerQueueMapping()
     }
 
+    /// --account-url as a URL; nil when not given (the profile's default applies).
+    func accountBaseURL() throws -> URL? {
+        guard let accountURL else { return nil }
+        guard let url = URL(string: accountURL) else { throw ValidationError("--account-url '\(accountURL)' is not a URL") }
+        return url
+    }
+
     func credentials(_ loaded: ServerProfile?, runID: String) throws -> any LoadCredentialProvider {
         if login != nil || passcode != nil {
-            return StaticCredentials(LoadCredentials(login: login, passcode: passcode))
+            return StaticCredentials(.login(login, passcode: passcode))
         }
+        let auth: AuthSettings
         if let loaded {
-            do {
-                let provider = try CredentialProvider(profile: loaded, accountURL: accountURL.map { URL(string: $0) } ?? nil, runID: runID)
-                return ProfileCredentials(provider: provider)
-            } catch {
-                throw ValidationError("profile \(loaded.name): \(error)")
+            auth = loaded.auth
+        } else {
+            switch try builtIn() {
+            case .parley: auth = .parley
+            case .rabbitmq: return StaticCredentials(.login("guest", passcode: "guest"))
+            case .activemq: return StaticCredentials(.login("admin", passcode: "admin"))
+            case .queues: return StaticCredentials()
             }
         }
-        switch try builtIn() {
-        case .parley:
-            do {
-                return AccountAPICredentials(api: try ParleyAccountClient(baseURL: accountURL ?? "http://127.0.0.1:8085"))
-            } catch {
-                throw ValidationError(error.description)
-            }
-        case .rabbitmq: return StaticCredentials(LoadCredentials(login: "guest", passcode: "guest"))
-        case .activemq: return StaticCredentials(LoadCredentials(login: "admin", passcode: "admin"))
-        case .queues: return StaticCredentials()
+        let accountURL = try accountBaseURL()
+        do {
+            return try CredentialProvider(auth: auth, accountURL: accountURL, runID: runID)
+        } catch {
+            throw ValidationError("\(loaded.map { "profile \($0.name): " } ?? "")\(error)")
         }
     }
 
     var timeoutDuration: Duration { .milliseconds(Int64(timeout * 1000)) }
 
     func validate() throws {
+        if url != nil && deprecatedTarget != nil { throw ValidationError("--target is the old name of --url: give only --url") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         let loaded = try profileFile()
         if loaded == nil { _ = try builtIn() }

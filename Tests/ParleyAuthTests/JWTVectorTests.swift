@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import ParleyJSON
 import Testing
 
 @testable import ParleyAuth

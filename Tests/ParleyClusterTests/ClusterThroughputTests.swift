@@ -13,7 +13,7 @@ extension KafkaClusterTests {
             let jwt = cluster.jwt
             let credentials = ClosureCredentials { index, runID in
                 let user = "ring-\(runID)-\(index)"
-                return LoadCredentials(bearerToken: try await jwt.issue(.access, subject: user).token, principal: user)
+                return .bearer(try await jwt.issue(.access, subject: user).token, userID: user)
             }
             var settings = LoadSettings(
                 endpoint: cluster.nodes[0].webSocket, mapping: ParleyChatMapping(), credentials: credentials,

@@ -2,6 +2,7 @@ import Foundation
 import ParleyBroker
 import ParleyCodec
 import ParleyConformance
+import ParleyJSON
 import ParleyProfiles
 import ParleyTesting
 import Testing
@@ -80,7 +81,7 @@ func expectParleyConforms(_ name: String, transport: String) async throws {
             #expect(alice.connectHeaders.first?.name == "Authorization")
             #expect(alice.connectHeaders.first?.value.hasPrefix("Bearer ey") == true)
             #expect(alice.refreshToken != nil)
-            #expect(JWTPeek.payload(of: alice.accessToken!)?[path: "token_type"] == .string("access"))
+            #expect(JWTPeek.claims(of: alice.accessToken!)?["token_type"] == .string("access"))
             #expect(alice.userID == JWTPeek.subject(of: alice.accessToken!))
             #expect(try await provider.credentials(for: "alice") == alice)  // cached
             // A second run with the same id finds the account (409) and still logs in: reruns work.
@@ -93,9 +94,9 @@ func expectParleyConforms(_ name: String, transport: String) async throws {
         let profile = try kit.profile(named: "parley")
         let factory = TokenFactory(settings: try #require(profile.auth.tokenMinting), secret: inProcessParley.secret)
         let expired = try #require(factory.expiredAccessToken(subject: "42"))
-        let claims = try #require(JWTPeek.payload(of: expired))
-        #expect(claims[path: "sub"] == .string("42"))
-        #expect(claims[path: "token_type"] == .string("access"))
+        let claims = try #require(JWTPeek.claims(of: expired))
+        #expect(claims["sub"] == .string("42"))
+        #expect(claims["token_type"] == .string("access"))
         #expect(TokenFactory(settings: try #require(profile.auth.tokenMinting), secret: nil).expiredAccessToken(subject: "42") == nil)
     }
 }

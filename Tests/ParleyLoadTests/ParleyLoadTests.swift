@@ -85,7 +85,7 @@ extension ParleyTestServer {
         let jwt = self.jwt
         return ClosureCredentials { index, runID in
             let user = "load-\(runID)-\(index)"
-            return LoadCredentials(bearerToken: try await jwt.issue(.access, subject: user).token, principal: user)
+            return .bearer(try await jwt.issue(.access, subject: user).token, userID: user)
         }
     }
 

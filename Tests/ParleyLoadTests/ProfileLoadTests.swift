@@ -31,7 +31,7 @@ struct ProfileLoadTests {
         let endpoint = try #require(RabbitMQ.endpoints.first)
         let settings = LoadSettings(
             endpoint: endpoint, mapping: ProfileDestinationMapping(profile: profile),
-            credentials: ProfileCredentials(provider: try CredentialProvider(profile: profile, runID: runID)),
+            credentials: try CredentialProvider(profile: profile, runID: runID),
             clientOptions: StompClient.Options(profile: profile), messagesPerSender: 10, timeout: .seconds(30),
             stallTimeout: .seconds(3), runID: runID)
         let result = try await RingScenario(settings: settings, clients: 5).run()

@@ -101,7 +101,7 @@ struct ActiveMQLoadTests {
         let address = try #require(ProcessInfo.processInfo.environment["PARLEY_ACTIVEMQ_STOMP"])
         let settings = LoadSettings(
             endpoint: try StompEndpoint(url: "tcp://\(address)"), mapping: BrokerQueueMapping(),
-            credentials: StaticCredentials(LoadCredentials(login: "admin", passcode: "admin")),
+            credentials: StaticCredentials(.login("admin", passcode: "admin")),
             messagesPerSender: 10, timeout: .seconds(30), stallTimeout: .seconds(3))
         let result = try await RingScenario(settings: settings, clients: 10).run()
         #expect(result.delivered == 100)

@@ -1,6 +1,7 @@
 import Foundation
 import ParleyClient
 import ParleyProfiles
+import ParleyRelay
 import Testing
 
 /// The repository's `conformance/profiles` folder, found from this file's path.
@@ -19,10 +20,13 @@ let profilesDirectory = URL(fileURLWithPath: #filePath)
 
     @Test func parleyMapsSpringDestinations() throws {
         let profile = try ServerProfile.load(named: "parley", in: profilesDirectory)
+        // The profile spells out the chat's destinations; they must stay the ones the broker serves.
         #expect(profile.destinations.room("general") == "/topic/rooms.general")
-        #expect(profile.destinations.userQueue(of: "42") == "/user/queue/messages")
+        #expect(profile.destinations.room("general") == ChatDestinations.room("general"))
+        #expect(profile.destinations.userQueue(of: "42") == ChatDestinations.directMessages)
         let dm = profile.destinations.directMessage(to: "7", from: "3", content: "hi \"bob\"", room: "r1")
-        #expect(dm.destination == "/app/chat.sendMessage")
+        #expect(dm.destination == ChatDestinations.sendMessage)
+        #expect(profile.destinations.roomMessage(room: "r1", from: "3", content: "x").destination == ChatDestinations.sendMessage)
         #expect(dm.headers.map(\.0) == ["content-type"])
         let body = try JSONValue(text: dm.body)
         #expect(body[path: "receiverId"] == .string("7"))
@@ -99,15 +103,27 @@ let profilesDirectory = URL(fileURLWithPath: #filePath)
         #expect(value[path: "n"]?.textValue == "3")
         #expect(value[path: "a.x"] == nil)
     }
-
-    @Test func jwtSubjectIsReadWithoutVerification() {
-        let payload = JWTPeek.base64URLEncode(Data(#"{"sub":"42","typ":"access"}"#.utf8))
-        #expect(JWTPeek.subject(of: "e30.\(payload).sig") == "42")
-        #expect(JWTPeek.subject(of: "garbage") == nil)
-    }
 }
 
 @Suite struct CredentialTests {
+    @Test func parleyBuiltInAuthIsTheShippedProfiles() throws {
+        // Runs without a profile file (`parley load --profile parley`) must behave like runs with parley.yaml.
+        let profile = try ServerProfile.load(named: "parley", in: profilesDirectory)
+        #expect(profile.auth == .parley)
+        #expect(profile.auth.accountAPI == .parley)
+    }
+
+    @Test func directCredentialsCarryTheirConnectHeaders() {
+        let bearer = ClientCredentials.bearer("t0k", userID: "7")
+        #expect(bearer.connectHeaders == [.init("Authorization", "Bearer t0k")])
+        #expect(bearer.accessToken == "t0k")
+        #expect(bearer.userID == "7")
+        #expect(ClientCredentials.login("guest", passcode: "pw").connectHeaders == [.init("login", "guest"), .init("passcode", "pw")])
+        #expect(ClientCredentials.login(nil, passcode: "pw").connectHeaders == [.init("passcode", "pw")])
+        #expect(ClientCredentials.login("guest", passcode: nil).login == "guest")
+        #expect(ClientCredentials().connectHeaders.isEmpty)
+    }
+
     @Test func loginProfilesRenderPerUserCredentials() async throws {
         let profile = try ServerProfile.load(named: "activemq", in: profilesDirectory)
         let provider = try CredentialProvider(profile: profile, runID: "run1")

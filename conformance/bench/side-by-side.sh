@@ -153,16 +153,16 @@ fi
 # --- targets: label|server pid|load arguments ----------------------------------------------------------------
 ACCOUNT_URL="http://127.0.0.1:$ACCOUNT_PORT"
 TARGETS=(
-    "Parley WS|$CHAT_PID|--profile parley --account-url $ACCOUNT_URL --target ws://127.0.0.1:$CHAT_WS_PORT/ws/chat"
-    "Parley TCP|$CHAT_PID|--profile parley --account-url $ACCOUNT_URL --target tcp://127.0.0.1:$CHAT_TCP_PORT"
+    "Parley WS|$CHAT_PID|--profile parley --account-url $ACCOUNT_URL --url ws://127.0.0.1:$CHAT_WS_PORT/ws/chat"
+    "Parley TCP|$CHAT_PID|--profile parley --account-url $ACCOUNT_URL --url tcp://127.0.0.1:$CHAT_TCP_PORT"
 )
 [[ -n "$KAFKA_PID" ]] && TARGETS+=(
-    "Parley+Kafka WS|$KAFKA_PID|--profile parley --account-url $ACCOUNT_URL --target ws://127.0.0.1:$KAFKA_WS_PORT/ws/chat")
+    "Parley+Kafka WS|$KAFKA_PID|--profile parley --account-url $ACCOUNT_URL --url ws://127.0.0.1:$KAFKA_WS_PORT/ws/chat")
 if [[ $RABBIT_STARTED == 1 ]]; then
     RABBIT_PID="$(cat "$PARLEY_RABBITMQ_DIR/server.pid" 2>/dev/null || echo 0)"
     TARGETS+=(
-        "RabbitMQ Web-STOMP|$RABBIT_PID|--profile rabbitmq --target ws://127.0.0.1:$RABBIT_WS_PORT/ws"
-        "RabbitMQ TCP|$RABBIT_PID|--profile rabbitmq --target tcp://127.0.0.1:$RABBIT_STOMP_PORT")
+        "RabbitMQ Web-STOMP|$RABBIT_PID|--profile rabbitmq --url ws://127.0.0.1:$RABBIT_WS_PORT/ws"
+        "RabbitMQ TCP|$RABBIT_PID|--profile rabbitmq --url tcp://127.0.0.1:$RABBIT_STOMP_PORT")
 fi
 
 # CPU seconds (user+sys) of a process and its children so far; RabbitMQ's server.pid is a wrapper, so sum the tree.
@@ -241,7 +241,7 @@ if [[ "$IDLE_CONNECTIONS" -gt 0 ]]; then
         url="tcp://127.0.0.1:$IDLE_TCP_PORT"
         [[ $transport == ws ]] && url="ws://127.0.0.1:$IDLE_WS_PORT/ws/chat"
         json="$BENCH_DIR/connect-$transport.json"
-        "$PARLEY" load connect --profile parley --account-url "$ACCOUNT_URL" --target "$url" \
+        "$PARLEY" load connect --profile parley --account-url "$ACCOUNT_URL" --url "$url" \
             --connections "$IDLE_CONNECTIONS" --concurrency 128 --hold 3 --server-pid "$idle_pid" \
             --quiet --json "$json" --timeout 300 >"$json.txt" 2>"$json.err" || log "connect $transport: non-zero exit (see $json.err)"
         printf '%s\t%s\n' "$transport" "$json" >>"$CONNECT_RESULTS"

@@ -25,9 +25,9 @@ final class Subscription: Sendable {
         self.session = session
         var prefix = ByteBuffer()
         prefix.writeStaticString("MESSAGE\ndestination:")
-        prefix.writeString(StompEncoder.escapeHeaderValue(info.destination, version: version))
+        prefix.writeString(StompHeaderEscaping.escape(info.destination, version: version))
         prefix.writeStaticString("\nsubscription:")
-        prefix.writeString(StompEncoder.escapeHeaderValue(info.id, version: version))
+        prefix.writeString(StompHeaderEscaping.escape(info.id, version: version))
         prefix.writeStaticString("\n")
         self.messagePrefix = prefix
     }

@@ -72,7 +72,7 @@ extension ByteBuffer {
     /// Writes `RECEIPT` for `receiptId`, escaped for `version`.
     mutating func writeReceiptFrame(_ receiptId: String, version: StompVersion) {
         writeStaticString("RECEIPT\nreceipt-id:")
-        writeString(StompEncoder.escapeHeaderValue(receiptId, version: version))
+        writeString(StompHeaderEscaping.escape(receiptId, version: version))
         writeStaticString("\n\n\0")
     }
 

@@ -394,7 +394,7 @@ struct StompSessionStateMachine {
                 return .failed(fail("clients cannot SEND to topics on this server\(instead)", receipt: receipt))
             }
             let contentType = frame.headers["content-type"]
-            if let contentType, !StompEncoder.isPlainHeaderValue(contentType, version: .v1_2) {
+            if let contentType, !StompHeaderEscaping.isPlain(contentType, version: .v1_2) {
                 return .failed(fail("invalid content-type '\(contentType.singleLine)'", receipt: receipt))
             }
             return .completed([.publish(destination: topic, message: BrokerMessage(body: frame.body, contentType: contentType))])

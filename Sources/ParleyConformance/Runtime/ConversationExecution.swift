@@ -161,14 +161,14 @@ actor ConversationExecution {
             if let receipt { frame.headers.add("receipt", try resolve(receipt, client, context)) }
             try await send(frame, client, context)
         case .say(let room, let content, let receipt):
-            let sender = try await credentials(of: client, context).userID
+            let sender = try await userID(of: client, context)
             let rendered = runner.configuration.profile.destinations.roomMessage(
                 room: roomID(try resolve(room, client, context)), from: sender, content: try resolve(content, client, context))
             try await send(rendered, receipt: receipt, client, context)
         case .directMessage(let to, let content, let receipt):
             guard let receiver = clients[to] else { throw fail(context, "dm: unknown client \(to)") }
-            let sender = try await credentials(of: client, context).userID
-            let receiverID = try await credentials(of: receiver, context).userID
+            let sender = try await userID(of: client, context)
+            let receiverID = try await userID(of: receiver, context)
             let rendered = runner.configuration.profile.destinations.directMessage(
                 to: receiverID, from: sender, content: try resolve(content, client, context),
                 room: roomID("direct"))
@@ -340,14 +340,17 @@ actor ConversationExecution {
                 }
                 token = refresh
             case .expired:
-                guard let expired = runner.tokens.expiredAccessToken(subject: credentials.userID) else {
+                let subject = try await userID(of: client, context)
+                guard let expired = runner.tokens.expiredAccessToken(subject: subject) else {
                     throw fail(context, "expired tokens need the server secret (token-minting)")
                 }
                 token = expired
             case .forged:
-                token = runner.tokens.forgedAccessToken(subject: credentials.userID)
+                let subject = try await userID(of: client, context)
+                token = runner.tokens.forgedAccessToken(subject: subject)
             case .algNone:
-                token = runner.tokens.unsignedToken(subject: credentials.userID)
+                let subject = try await userID(of: client, context)
+                token = runner.tokens.unsignedToken(subject: subject)
             case .garbage:
                 token = TokenFactory.garbageToken
             case .empty:
@@ -356,6 +359,15 @@ actor ConversationExecution {
             let header = bearer.header(for: token)
             return [.init(header.name, header.value)]
         }
+    }
+
+    /// The user id of `client`'s credentials (provisioning them first if needed).
+    private func userID(of client: ClientState, _ context: StepContext) async throws -> String {
+        // CredentialProvider derives a user id for every profile user; nil would be credentials made elsewhere.
+        guard let userID = try await credentials(of: client, context).userID else {
+            throw fail(context, "the profile gives \(client.spec.user) no user id")
+        }
+        return userID
     }
 
     private func credentials(of client: ClientState, _ context: StepContext) async throws -> ClientCredentials {
@@ -544,7 +556,8 @@ actor ConversationExecution {
             guard let credentials = state.credentials else {
                 throw fail(context, "${\(name)}: \(state.spec.name) has no credentials yet (connect it first)")
             }
-            return credentials.userID
+            guard let userID = credentials.userID else { throw fail(context, "${\(name)}: the profile gives no user id") }
+            return userID
         }
         if let colon = name.firstIndex(of: ":") {
             let kind = String(name[..<colon])

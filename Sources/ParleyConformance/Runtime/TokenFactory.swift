@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ParleyJSON
 import ParleyProfiles
 
 /// Produces the bearer tokens of `TokenKind` for a user.
@@ -33,9 +34,9 @@ public struct TokenFactory: Sendable {
             (settings.typeClaim, Template.jsonStringLiteral(type)),
         ]
         let payload = "{" + claims.map { Template.jsonStringLiteral($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
-        let signingInput = JWTPeek.base64URLEncode(Data(header.utf8)) + "." + JWTPeek.base64URLEncode(Data(payload.utf8))
+        let signingInput = Base64URL.encode(header.utf8) + "." + Base64URL.encode(payload.utf8)
         let mac = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: SymmetricKey(data: key))
-        return signingInput + "." + JWTPeek.base64URLEncode(Data(mac))
+        return signingInput + "." + Base64URL.encode(mac)
     }
 
     /// An access token that expired an hour ago, signed with the server secret; nil without the secret.
@@ -56,12 +57,11 @@ public struct TokenFactory: Sendable {
 
     /// An unsigned token (`alg: none`) for `subject`.
     public func unsignedToken(subject: String, now: Date = Date()) -> String {
-        let header = JWTPeek.base64URLEncode(Data(#"{"alg":"none","typ":"JWT"}"#.utf8))
-        let payload = JWTPeek.base64URLEncode(
-            Data(
-                ("{\"sub\":\(Template.jsonStringLiteral(subject)),\"iat\":\(Int(now.timeIntervalSince1970)),"
-                    + "\"exp\":\(Int(now.timeIntervalSince1970) + 1800),"
-                    + "\(Template.jsonStringLiteral(settings.typeClaim)):\(Template.jsonStringLiteral(settings.accessType))}").utf8))
+        let header = Base64URL.encode(#"{"alg":"none","typ":"JWT"}"#.utf8)
+        let payload = Base64URL.encode(
+            ("{\"sub\":\(Template.jsonStringLiteral(subject)),\"iat\":\(Int(now.timeIntervalSince1970)),"
+                + "\"exp\":\(Int(now.timeIntervalSince1970) + 1800),"
+                + "\(Template.jsonStringLiteral(settings.typeClaim)):\(Template.jsonStringLiteral(settings.accessType))}").utf8)
         return header + "." + payload + "."
     }
 

@@ -3,22 +3,25 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import ParleyClient
+import ParleyProfiles
 import Testing
 
-/// The account API client against a small real HTTP server speaking the documented JSON.
-struct ParleyAccountClientTests {
-    @Test func signupThenLoginReturnsTheAccessToken() async throws {
+/// The account API client with Parley's request shapes against a small real HTTP server speaking them.
+@Suite struct AccountAPIClientTests {
+    func client(_ server: FakeAccountServer, path: String = "") throws -> AccountAPIClient {
+        try AccountAPIClient(settings: .parley, baseURL: URL(string: "http://127.0.0.1:\(server.port)\(path)"))
+    }
+
+    @Test func signupThenLoginReturnsTheTokens() async throws {
         let server = try await FakeAccountServer.start()
         defer { Task { await server.stop() } }
-        let api = try ParleyAccountClient(baseURL: "http://127.0.0.1:\(server.port)")
-        let tokens = try await withTimeout(10, "signup+login") {
-            try await api.signupAndLogin(loginId: "alice1", username: "alice1", password: "secret-pass-1")
-        }
+        let api = try client(server)
+        let tokens = try await api.signUpAndLogIn(login: "alice1", username: "alice1", password: "secret-pass-1")
         #expect(tokens.accessToken == "access-alice1")
         #expect(tokens.refreshToken == "refresh-alice1")
-        // A second sign-up is a 409, which signupAndLogin tolerates.
-        let again = try await api.signupAndLogin(loginId: "alice1", username: "alice1", password: "secret-pass-1")
+        #expect(tokens.signupResponse?[path: "loginId"] == .string("alice1"))
+        // A second sign-up is a 409, which signUpAndLogIn tolerates so reruns work.
+        let again = try await api.signUpAndLogIn(login: "alice1", username: "alice1", password: "secret-pass-1")
         #expect(again.accessToken == "access-alice1")
         let requests = server.requests
         #expect(requests.map(\.path) == ["/auth/signup", "/auth/login", "/auth/signup", "/auth/login"])
@@ -29,17 +32,37 @@ struct ParleyAccountClientTests {
     @Test func wrongPasswordIsAStatusError() async throws {
         let server = try await FakeAccountServer.start()
         defer { Task { await server.stop() } }
-        let api = try ParleyAccountClient(baseURL: "http://127.0.0.1:\(server.port)/")
-        _ = try await api.signup(loginId: "bob", username: "bob", password: "right-password")
-        await #expect(throws: ParleyAccountError.status(401, #"{"error":"unauthorized","message":"bad credentials"}"#)) {
-            _ = try await api.login(loginId: "bob", password: "wrong")
+        let api = try client(server, path: "/")
+        _ = try await api.signUpAndLogIn(login: "bob", username: "bob", password: "right-password")
+        await #expect {
+            _ = try await api.logIn(login: "bob", password: "wrong")
+        } throws: { error in
+            let error = error as? AccountAPIError
+            return error?.operation == "login bob" && error?.status == 401
+                && error?.detail == #"{"error":"unauthorized","message":"bad credentials"}"#
         }
     }
 
     @Test func badBaseURLsAreRejected() {
-        #expect(throws: ParleyAccountError.self) { try ParleyAccountClient(baseURL: "https://x") }
-        #expect(throws: ParleyAccountError.self) { try ParleyAccountClient(baseURL: "http://:80") }
-        #expect(throws: ParleyAccountError.self) { try ParleyAccountClient(baseURL: "http://h:0") }
+        for url in ["https://x", "http://:80", "http://h:0"] {
+            #expect(throws: AccountAPIError.self, "\(url)") {
+                try AccountAPIClient(settings: .parley, baseURL: URL(string: url))
+            }
+        }
+    }
+
+    @Test func aMethodThatIsNotATokenIsNeverSent() async throws {
+        let server = try await FakeAccountServer.start()
+        defer { Task { await server.stop() } }
+        var settings = AccountAPISettings.parley
+        settings.signup.method = "POST /x HTTP/1.1\r\nX-Smuggled: 1\r\n"
+        let api = try AccountAPIClient(settings: settings, baseURL: URL(string: "http://127.0.0.1:\(server.port)"))
+        await #expect {
+            _ = try await api.signUpAndLogIn(login: "eve", username: "eve", password: "secret-pass-1")
+        } throws: { error in
+            "\(error)".contains("is not an upper-case token")
+        }
+        #expect(server.requests.isEmpty)
     }
 }
 

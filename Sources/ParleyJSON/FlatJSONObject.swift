@@ -1,21 +1,21 @@
-import ParleyJSON
-
-/// The top-level members of a JWT header or claim set, read with the shared strict ``FlatJSONReader``.
+/// The top-level members of one JSON object such as a JWT header or claim set, read with the strict
+/// ``FlatJSONReader``.
 ///
 /// Foundation's decoders dominate the cost of verifying a token, and a JWT needs only the top-level members of
 /// one object. Nested objects/arrays are recorded as `.composite`. Duplicate top-level keys are rejected: with
 /// duplicates different parsers could disagree about, say, which `alg` a header carries.
-struct FlatJSONObject {
+public struct FlatJSONObject: Sendable {
     /// Members in document order. A claim set has a handful, so a linear scan beats hashing.
-    private(set) var members: [(key: String, value: JSONScalar)] = []
+    public private(set) var members: [(key: String, value: JSONScalar)] = []
 
-    subscript(key: String) -> JSONScalar? {
+    /// The value of the first member named `key`; nil when there is none.
+    public subscript(key: String) -> JSONScalar? {
         for member in members where member.key == key { return member.value }
         return nil
     }
 
     /// Parses `bytes` as exactly one JSON object; `nil` if it is anything else or repeats a key.
-    init?(parsing bytes: [UInt8]) {
+    public init?(parsing bytes: [UInt8]) {
         var members: [(key: String, value: JSONScalar)] = []
         var duplicate = false
         let parsed: Bool = bytes.withUnsafeBytes { buffer in

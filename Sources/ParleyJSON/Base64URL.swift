@@ -1,9 +1,11 @@
-/// Strict base64url (RFC 4648 §5) without padding, as JWS compact serialization requires.
+/// Strict base64url (RFC 4648 §5) without padding, as JWS compact serialization requires: the one codec behind
+/// token verification (ParleyAuth), secret files, unverified token peeks (``JWTPeek``) and the tokens the
+/// conformance kit mints.
 ///
 /// Strict means: no `=`, no whitespace, no characters outside the url-safe alphabet, and the unused low bits
 /// of the last character must be zero. Without the last rule two different strings decode to the same bytes,
 /// so a "tampered" signature could still verify.
-enum Base64URL {
+public enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// 0...63 for alphabet bytes, 0xFF otherwise.
@@ -14,7 +16,7 @@ enum Base64URL {
     }()
 
     /// Encodes bytes without padding.
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let input = Array(bytes)
         var output = [UInt8]()
         output.reserveCapacity((input.count * 4 + 2) / 3)
@@ -43,7 +45,7 @@ enum Base64URL {
 
     /// Whether `text` is exactly the unpadded base64url spelling of `bytes`, compared in constant time
     /// (no early exit) and without allocating.
-    static func constantTimeMatches(bytes: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer) -> Bool {
+    public static func constantTimeMatches(bytes: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer) -> Bool {
         let expectedLength = (bytes.count * 4 + 2) / 3
         guard text.count == expectedLength else { return false }
         return alphabet.withUnsafeBufferPointer { alphabet -> Bool in
@@ -67,13 +69,13 @@ enum Base64URL {
     }
 
     /// Decodes strictly; `nil` when the input is not canonical unpadded base64url.
-    static func decode(_ input: String) -> [UInt8]? {
+    public static func decode(_ input: String) -> [UInt8]? {
         var input = input
         return input.withUTF8 { decode(UnsafeRawBufferPointer($0)) }
     }
 
     /// Decodes strictly; `nil` when the input is not canonical unpadded base64url.
-    static func decode(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
+    public static func decode(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
         let count = input.count
         if count % 4 == 1 { return nil }
         var output = [UInt8]()
