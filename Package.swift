@@ -1,8 +1,8 @@
 // swift-tools-version:6.1
 // Parley: a STOMP 1.2 chat back end in Spring's dialect, plus a STOMP conformance kit and load generator.
 //
-// Targets are grouped by area, one array per area, so that work on one area never touches another's lines.
-// Layers only import downward; docs/architecture.md draws them.
+// Targets are grouped by layer, lowest first; a module only imports modules of its own or a lower layer, and its
+// declared dependencies are exactly its imports. docs/architecture.md draws the layers.
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -10,432 +10,214 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
-// MARK: - Flat JSON (the strict reader behind chat bodies, relayed events and JWT headers/claims)
+func nio(_ name: String) -> Target.Dependency { .product(name: name, package: "swift-nio") }
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals: Target.Dependency = .product(name: "UnixSignals", package: "swift-service-lifecycle")
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let bcrypt: Target.Dependency = .product(name: "HummingbirdBcrypt", package: "hummingbird-auth")
+let jwtKit: Target.Dependency = .product(name: "JWTKit", package: "jwt-kit")
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let histogram: Target.Dependency = .product(name: "Histogram", package: "hdrhistogram-swift")
+let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
 
-let jsonTargets: [Target] = [
-    .target(
-        name: "ParleyJSON",
-        dependencies: [],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyJSONTests",
-        dependencies: ["ParleyJSON"],
-        swiftSettings: strict
-    ),
-]
-
-// MARK: - WebSocket wire format (frames read and written without NIO's frame codec, for both sides)
-
-let webSocketTargets: [Target] = [
-    .target(
-        name: "ParleyWebSocket",
-        dependencies: [.product(name: "NIOCore", package: "swift-nio")],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyWebSocketTests",
-        dependencies: [
-            "ParleyWebSocket",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-        ],
-        swiftSettings: strict
-    ),
-]
-
-// MARK: - Relay model (chat events and the relay seam)
-
-let relayTargets: [Target] = [
-    .target(
-        name: "ParleyRelay",
-        dependencies: ["ParleyJSON"],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyRelayTests",
-        dependencies: ["ParleyRelay"],
-        swiftSettings: strict
-    ),
-]
-
-// MARK: - Codec (issue 2)
-
-let codecTargets: [Target] = [
-    .target(
-        name: "ParleyCodec",
-        dependencies: [.product(name: "NIOCore", package: "swift-nio")],
-        swiftSettings: strict
-    ),
-    .target(
-        name: "ParleyCodecJSON",
-        dependencies: ["ParleyCodec", "ParleyJSON", .product(name: "NIOCore", package: "swift-nio")],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyCodecTests",
-        dependencies: [
-            "ParleyCodec",
-            "ParleyCodecJSON",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-        ],
-        swiftSettings: strict
-    ),
-]
-
-// MARK: - Auth + accounts (issue 3)
-
-let accountTargets: [Target] = [
-    .target(
-        name: "ParleyAuth",
-        dependencies: [
-            "ParleyJSON",
-            .product(name: "JWTKit", package: "jwt-kit"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyAuthTests",
-        dependencies: [
-            "ParleyAuth", "ParleyJSON",
-            .product(name: "JWTKit", package: "jwt-kit"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ],
-        swiftSettings: strict
-    ),
-    .target(
-        name: "ParleyAccounts",
-        dependencies: [
-            "ParleyAuth",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyAccountsTests",
-        dependencies: [
-            "ParleyAccounts",
-            "ParleyAuth",
-            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ],
-        swiftSettings: strict
-    ),
-    .target(
-        name: "ParleyApp",
-        dependencies: [
-            "ParleyAccounts",
-            "ParleyBroker",
-            "ParleyAuth",
-            "ParleyRelay",
-            "ParleyServer",
-            "ParleyKafka",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-        ],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyAppTests",
-        dependencies: [
-            "ParleyApp",
-            "ParleyAccounts",
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-        ],
-        swiftSettings: strict
-    ),
-]
-
-// MARK: - Broker + transports (issue 4)
-
-let brokerTargets: [Target] = [
-    .target(
-        name: "ParleyBroker",
-        dependencies: [
-            "ParleyCodec",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "Metrics", package: "swift-metrics"),
-        ],
-        swiftSettings: strict
-    ),
-    .target(
-        name: "ParleyChat",
-        dependencies: [
-            "ParleyBroker", "ParleyRelay",
-            .product(name: "NIOCore", package: "swift-nio"),
-        ],
-        swiftSettings: strict
-    ),
-    .target(
-        name: "ParleyServer",
-        dependencies: [
-            "ParleyBroker", "ParleyChat", "ParleyCodec", "ParleyRelay", "ParleyAuth", "ParleyWebSocket",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
-        ],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyBrokerTests",
-        dependencies: [
-            "ParleyBroker", "ParleyChat", "ParleyCodec", "ParleyRelay", "ParleyWebSocket",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-        ],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyServerTests",
-        dependencies: [
-            "ParleyServer", "ParleyBroker", "ParleyCodec", "ParleyRelay", "ParleyAuth", "ParleyClient", "ParleyTesting",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-        ],
-        resources: [.copy("Interop")],
-        swiftSettings: strict
-    ),
-]
-
-// MARK: - Client + load generator (issues 4, 7)
-
-let clientTargets: [Target] = [
-    .target(
-        name: "ParleyClient",
-        dependencies: [
-            "ParleyCodec", "ParleyWebSocket",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "DequeModule", package: "swift-collections"),
-        ],
-        swiftSettings: strict
-    ),
-    .target(
-        name: "ParleyLoad",
-        dependencies: [
-            "ParleyClient",
-            "ParleyCodec",
-            "ParleyProfiles",
-            // ChatDestinations: the Parley dialect's destination names.
-            "ParleyRelay",
-            .product(name: "Histogram", package: "hdrhistogram-swift"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-        ],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyClientTests",
-        dependencies: [
-            "ParleyClient", "ParleyCodec", "ParleyWebSocket",
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-        ],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyLoadTests",
-        dependencies: ["ParleyLoad", "ParleyClient", "ParleyCodec", "ParleyProfiles", "ParleyTesting"],
-        swiftSettings: strict
-    ),
-]
-
-// MARK: - Kafka relay (issue 5)
-
-/// Every binary linking librdkafka looks in `<package>/.tools/lib` first: `.ci/setup` links the confluent-kafka
-/// wheel's librdkafka 2.16 there, because Debian's 2.0.2 cannot talk to Tansu (see docs/kafka.md).
+/// Executables and tests (never libraries, so other packages can depend on Parley's) look in `<package>/.tools/lib`
+/// first for librdkafka: `.ci/setup` links the confluent-kafka wheel's 2.16 there, because Debian's 2.0.2 cannot
+/// talk to Tansu (see docs/kafka.md).
 let kafkaRuntimeSearchPath: [LinkerSetting] = [
     .unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", Context.packageDirectory + "/.tools/lib"])
 ]
 
-let kafkaTargets: [Target] = [
+func tests(_ name: String, _ dependencies: [Target.Dependency], resources: [Resource]? = nil) -> Target {
+    .testTarget(
+        name: name, dependencies: dependencies, resources: resources, swiftSettings: strict,
+        linkerSettings: kafkaRuntimeSearchPath)
+}
+
+// MARK: - Layer 1: wire formats (no Parley dependency)
+
+let wireFormatTargets: [Target] = [
+    // Strict flat-object JSON reader and string writer, base64url and unverified JWT peeks; no Foundation.
+    .target(name: "ParleyJSON", swiftSettings: strict),
+    // STOMP 1.0–1.2 frames: model, streaming decoder, encoder, header escaping, heart-beat negotiation.
+    .target(name: "ParleyCodec", dependencies: [nio("NIOCore")], swiftSettings: strict),
+    // RFC 6455 frames read and written straight in ByteBuffers, for the server's and the client's end.
+    .target(name: "ParleyWebSocket", dependencies: [nio("NIOCore")], swiftSettings: strict),
+    // librdkafka's C API (Debian's headers; run against ≥ 2.2).
     .systemLibrary(
-        name: "CRdKafka",
-        path: "Sources/CRdKafka",
-        pkgConfig: "rdkafka",
-        providers: [.apt(["librdkafka-dev"])]
-    ),
+        name: "CRdKafka", path: "Sources/CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+    tests("ParleyJSONTests", ["ParleyJSON"]),
+    tests("ParleyCodecTests", ["ParleyCodec", "ParleyCodecJSON", nio("NIOCore"), nio("NIOEmbedded")]),
+    tests("ParleyWebSocketTests", ["ParleyWebSocket", nio("NIOCore"), nio("NIOEmbedded"), nio("NIOWebSocket")]),
+]
+
+// MARK: - Layer 2: models (frames as JSON, the chat vocabulary and relay seam, tokens)
+
+let modelTargets: [Target] = [
+    .target(name: "ParleyCodecJSON", dependencies: ["ParleyCodec", "ParleyJSON", nio("NIOCore")], swiftSettings: strict),
+    .target(name: "ParleyRelay", dependencies: ["ParleyJSON"], swiftSettings: strict),
+    .target(name: "ParleyAuth", dependencies: ["ParleyJSON", jwtKit, crypto], swiftSettings: strict),
+    tests("ParleyRelayTests", ["ParleyRelay"]),
+    tests("ParleyAuthTests", ["ParleyAuth", "ParleyJSON", jwtKit, crypto]),
+]
+
+// MARK: - Layer 3: server core (STOMP sessions and broker, the chat application, the Kafka relay, accounts)
+
+let serverCoreTargets: [Target] = [
+    .target(name: "ParleyBroker", dependencies: ["ParleyCodec", nio("NIOCore"), metrics], swiftSettings: strict),
+    .target(name: "ParleyChat", dependencies: ["ParleyBroker", "ParleyRelay", nio("NIOCore")], swiftSettings: strict),
+    .target(name: "ParleyKafka", dependencies: ["CRdKafka", "ParleyRelay", logging], swiftSettings: strict),
     .target(
-        name: "ParleyKafka",
+        name: "ParleyAccounts",
+        dependencies: ["ParleyAuth", hummingbird, bcrypt, grdb, crypto, logging, nio("NIOCore"), nio("NIOPosix"), serviceLifecycle],
+        swiftSettings: strict),
+    tests(
+        "ParleyBrokerTests",
+        ["ParleyBroker", "ParleyChat", "ParleyCodec", "ParleyRelay", "ParleyWebSocket", nio("NIOCore"), nio("NIOEmbedded")]),
+    tests("ParleyKafkaTests", ["ParleyKafka", "ParleyRelay", "ParleyTesting"]),
+    tests("ParleyAccountsTests", ["ParleyAccounts", "ParleyAuth", bcrypt, grdb, crypto]),
+]
+
+// MARK: - Layer 4: server (transports, `parley serve` wiring)
+
+let serverTargets: [Target] = [
+    .target(
+        name: "ParleyServer",
         dependencies: [
-            "CRdKafka", "ParleyRelay",
-            .product(name: "Logging", package: "swift-log"),
+            "ParleyAuth", "ParleyBroker", "ParleyChat", "ParleyCodec", "ParleyRelay", "ParleyWebSocket", crypto, logging,
+            nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"), serviceLifecycle,
         ],
-        swiftSettings: strict,
-        linkerSettings: kafkaRuntimeSearchPath
-    ),
+        swiftSettings: strict),
+    .target(
+        name: "ParleyApp",
+        dependencies: [
+            "ParleyAccounts", "ParleyAuth", "ParleyBroker", "ParleyKafka", "ParleyRelay", "ParleyServer", hummingbird, logging,
+            metrics, nio("NIOCore"), .product(name: "Prometheus", package: "swift-prometheus"), serviceLifecycle, unixSignals,
+        ],
+        swiftSettings: strict),
+    tests(
+        "ParleyServerTests",
+        [
+            "ParleyAuth", "ParleyBroker", "ParleyClient", "ParleyCodec", "ParleyRelay", "ParleyServer", "ParleyTesting",
+            nio("NIOConcurrencyHelpers"), nio("NIOCore"), nio("NIOPosix"),
+        ],
+        resources: [.copy("Interop")]),
+    tests(
+        "ParleyAppTests",
+        ["ParleyAccounts", "ParleyApp", "ParleyClient", "ParleyCodec", serviceLifecycle, unixSignals]),
+]
+
+// MARK: - Layer 5: the kit (STOMP client, server profiles, conformance, load)
+
+let kitTargets: [Target] = [
+    .target(
+        name: "ParleyClient",
+        dependencies: [
+            "ParleyCodec", "ParleyWebSocket", .product(name: "DequeModule", package: "swift-collections"),
+            nio("NIOConcurrencyHelpers"), nio("NIOCore"), nio("NIOHTTP1"), nio("NIOPosix"), nio("NIOWebSocket"),
+        ],
+        swiftSettings: strict),
+    // Server profiles (how to reach, authenticate against and address a STOMP server), the account-API client and
+    // credentials; shared by conformance and load.
+    .target(
+        name: "ParleyProfiles",
+        dependencies: ["ParleyClient", "ParleyCodec", "ParleyJSON", nio("NIOCore"), nio("NIOHTTP1"), nio("NIOPosix"), yams],
+        swiftSettings: strict),
+    .target(
+        name: "ParleyConformance",
+        dependencies: ["ParleyClient", "ParleyCodec", "ParleyJSON", "ParleyProfiles", crypto, nio("NIOCore"), yams],
+        swiftSettings: strict),
+    .target(
+        name: "ParleyLoad",
+        dependencies: [
+            "ParleyClient", "ParleyCodec", "ParleyProfiles", "ParleyRelay", histogram, nio("NIOConcurrencyHelpers"),
+            nio("NIOCore"),
+        ],
+        swiftSettings: strict),
+    tests(
+        "ParleyClientTests",
+        [
+            "ParleyClient", "ParleyCodec", "ParleyWebSocket", nio("NIOConcurrencyHelpers"), nio("NIOCore"), nio("NIOHTTP1"),
+            nio("NIOPosix"), nio("NIOWebSocket"),
+        ]),
+    tests(
+        "ParleyProfilesTests",
+        ["ParleyClient", "ParleyProfiles", "ParleyRelay", nio("NIOConcurrencyHelpers"), nio("NIOCore"), nio("NIOHTTP1"), nio("NIOPosix")]),
+    // Runs every conversation against an in-process Parley too.
+    tests(
+        "ParleyConformanceTests",
+        ["ParleyBroker", "ParleyCodec", "ParleyConformance", "ParleyJSON", "ParleyProfiles", "ParleyTesting"]),
+    tests("ParleyLoadTests", ["ParleyClient", "ParleyCodec", "ParleyLoad", "ParleyProfiles", "ParleyTesting"]),
+]
+
+// MARK: - Layer 6: testing support (whole servers and a real Kafka-compatible broker, in-process)
+
+let testingTargets: [Target] = [
     .target(
         name: "ParleyTesting",
         dependencies: [
-            "ParleyRelay", "ParleyApp", "ParleyAccounts", "ParleyAuth", "ParleyBroker", "ParleyClient", "ParleyServer",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            "ParleyAccounts", "ParleyApp", "ParleyAuth", "ParleyBroker", "ParleyClient", "ParleyProfiles", "ParleyRelay",
+            "ParleyServer", logging, serviceLifecycle,
         ],
         exclude: ["README.md"],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyKafkaTests",
-        dependencies: ["ParleyKafka", "ParleyRelay", "ParleyTesting"],
-        swiftSettings: strict
-    ),
+        swiftSettings: strict),
     // Several chat nodes on one Tansu broker: delivery, faults, `parley serve --kafka`, the ring through Kafka.
-    .testTarget(
-        name: "ParleyClusterTests",
-        dependencies: [
-            "ParleyKafka", "ParleyRelay", "ParleyTesting", "ParleyAuth", "ParleyClient", "ParleyCodec", "ParleyLoad",
+    tests(
+        "ParleyClusterTests",
+        [
+            "ParleyAuth", "ParleyClient", "ParleyCodec", "ParleyKafka", "ParleyLoad", "ParleyRelay", "ParleyTesting",
             // Built so the CLI tests can run `.build/<config>/parley serve --kafka …` as a process.
             "parley",
-        ],
-        swiftSettings: strict
-    ),
+        ]),
 ]
 
-// MARK: - Conformance kit (issue 6)
-
-let conformanceTargets: [Target] = [
-    // Server profiles (how to reach, authenticate against and address a STOMP server) and the kit's account API
-    // client; shared with ParleyLoad.
-    .target(
-        name: "ParleyProfiles",
-        dependencies: [
-            "ParleyClient", "ParleyJSON",
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-        ],
-        swiftSettings: strict
-    ),
-    // Conversation fixtures, runner, JUnit/JSON reports (issue 6).
-    .target(
-        name: "ParleyConformance",
-        dependencies: [
-            "ParleyProfiles",
-            "ParleyClient",
-            "ParleyCodec",
-            "ParleyJSON",
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyConformanceTests",
-        dependencies: [
-            "ParleyConformance", "ParleyProfiles", "ParleyCodec", "ParleyJSON",
-            // The in-process Parley every conversation also runs against.
-            "ParleyTesting", "ParleyBroker",
-        ],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyProfilesTests",
-        dependencies: [
-            "ParleyProfiles", "ParleyClient",
-            // The shipped parley profile must name ChatDestinations' destinations.
-            "ParleyRelay",
-            // A small HTTP server standing in for the account API.
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-        ],
-        swiftSettings: strict
-    ),
-]
-
-// MARK: - Executables (CLI `parley`, benchmarks `parley-bench`)
+// MARK: - Layer 7: executables (CLI `parley`, benchmarks `parley-bench`)
 
 let executableTargets: [Target] = [
     .executableTarget(
         name: "parley",
         dependencies: [
-            "ParleyCodec",
-            "ParleyCodecJSON",
-            "ParleyApp",
-            "ParleyClient",
-            "ParleyLoad",
-            "ParleyConformance",
-            "ParleyProfiles",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "NIOCore", package: "swift-nio"),
+            "ParleyApp", "ParleyClient", "ParleyCodec", "ParleyCodecJSON", "ParleyConformance", "ParleyLoad", "ParleyProfiles",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), nio("NIOCore"),
         ],
-        swiftSettings: strict
-    ),
+        swiftSettings: strict,
+        linkerSettings: kafkaRuntimeSearchPath),
     .executableTarget(
         name: "parley-bench",
         dependencies: [
-            "ParleyCodec", "ParleyRelay", "ParleyTesting",
-            "ParleyAuth",
-            "ParleyAccounts",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "JWTKit", package: "jwt-kit"),
-            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-            // `kafka` and `kafka-ring` (docs/performance.md, "Kafka relay").
-            "ParleyKafka",
-            .product(name: "Histogram", package: "hdrhistogram-swift"),
-            .product(name: "Logging", package: "swift-log"),
+            "ParleyAccounts", "ParleyAuth", "ParleyCodec", "ParleyKafka", "ParleyRelay", "ParleyTesting", bcrypt, histogram,
+            jwtKit, logging, nio("NIOConcurrencyHelpers"), nio("NIOCore"), nio("NIOPosix"),
         ],
-        swiftSettings: strict
-    ),
-    .testTarget(
-        name: "ParleyCLITests",
-        // Only runs the built `parley` executable.
-        dependencies: ["parley"],
-        swiftSettings: strict
-    ),
+        swiftSettings: strict,
+        linkerSettings: kafkaRuntimeSearchPath),
+    tests("ParleyCLITests", ["parley"]),
 ]
 
 let package = Package(
     name: "Parley",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
-        .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
-        .library(name: "ParleyServer", targets: ["ParleyServer"]),
-        .library(name: "ParleyProfiles", targets: ["ParleyProfiles"]),
-        .library(name: "ParleyConformance", targets: ["ParleyConformance"]),
-        .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
-        .library(name: "ParleyAccounts", targets: ["ParleyAccounts"]),
-        .library(name: "ParleyApp", targets: ["ParleyApp"]),
+        .library(name: "ParleyJSON", targets: ["ParleyJSON"]),
         .library(name: "ParleyCodec", targets: ["ParleyCodec"]),
         .library(name: "ParleyCodecJSON", targets: ["ParleyCodecJSON"]),
+        .library(name: "ParleyWebSocket", targets: ["ParleyWebSocket"]),
+        .library(name: "ParleyRelay", targets: ["ParleyRelay"]),
+        .library(name: "ParleyAuth", targets: ["ParleyAuth"]),
+        .library(name: "ParleyBroker", targets: ["ParleyBroker"]),
+        .library(name: "ParleyChat", targets: ["ParleyChat"]),
+        .library(name: "ParleyKafka", targets: ["ParleyKafka"]),
+        .library(name: "ParleyAccounts", targets: ["ParleyAccounts"]),
+        .library(name: "ParleyServer", targets: ["ParleyServer"]),
+        .library(name: "ParleyApp", targets: ["ParleyApp"]),
+        .library(name: "ParleyClient", targets: ["ParleyClient"]),
+        .library(name: "ParleyProfiles", targets: ["ParleyProfiles"]),
+        .library(name: "ParleyConformance", targets: ["ParleyConformance"]),
+        .library(name: "ParleyLoad", targets: ["ParleyLoad"]),
+        .library(name: "ParleyTesting", targets: ["ParleyTesting"]),
         .executable(name: "parley", targets: ["parley"]),
         .executable(name: "parley-bench", targets: ["parley-bench"]),
-        .library(name: "ParleyClient", targets: ["ParleyClient"]),
-        .library(name: "ParleyLoad", targets: ["ParleyLoad"]),
-        .library(name: "ParleyKafka", targets: ["ParleyKafka"]),
-        .library(name: "ParleyTesting", targets: ["ParleyTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -453,6 +235,6 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
-    targets: jsonTargets + webSocketTargets + relayTargets + codecTargets + accountTargets + brokerTargets + clientTargets + kafkaTargets
-        + conformanceTargets + executableTargets
+    targets: wireFormatTargets + modelTargets + serverCoreTargets + serverTargets + kitTargets + testingTargets
+        + executableTargets
 )

@@ -38,7 +38,7 @@ public final class StompConnection: Sendable {
         /// Creates a configuration; every parameter has a sensible default.
         public init(
             limits: StompLimits = .default,
-            webSocketSubprotocols: [String] = ["v12.stomp", "v11.stomp", "v10.stomp"],
+            webSocketSubprotocols: [String] = StompVersion.webSocketSubprotocols,
             webSocketMessageKind: WebSocketMessageKind = .text,
             webSocketHeaders: [(String, String)] = [],
             maxWebSocketFrameSize: Int = 16 << 20,

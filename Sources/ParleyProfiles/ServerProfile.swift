@@ -1,3 +1,5 @@
+import ParleyCodec
+
 /// A description of one STOMP server family: how to reach it, how to authenticate, how logical destinations
 /// map to its names, which capabilities it claims and which known deviations it has.
 ///
@@ -98,7 +100,7 @@ public struct ConnectionSettings: Sendable, Hashable, Codable {
     /// Creates connection settings.
     public init(
         urls: [String: String], hostHeader: String? = nil,
-        websocketSubprotocols: [String] = ["v12.stomp", "v11.stomp", "v10.stomp"], acceptVersion: String = "1.2"
+        websocketSubprotocols: [String] = StompVersion.webSocketSubprotocols, acceptVersion: String = "1.2"
     ) {
         self.urls = urls
         self.hostHeader = hostHeader
@@ -120,7 +122,7 @@ public struct ConnectionSettings: Sendable, Hashable, Codable {
         hostHeader = try container.decodeIfPresent(String.self, forKey: .hostHeader)
         websocketSubprotocols =
             try container.decodeIfPresent([String].self, forKey: .websocketSubprotocols)
-            ?? ["v12.stomp", "v11.stomp", "v10.stomp"]
+            ?? StompVersion.webSocketSubprotocols
         acceptVersion = try container.decodeIfPresent(String.self, forKey: .acceptVersion) ?? "1.2"
     }
 

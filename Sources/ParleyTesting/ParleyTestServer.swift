@@ -5,6 +5,7 @@ import ParleyApp
 import ParleyAuth
 import ParleyBroker
 import ParleyClient
+import ParleyProfiles
 import ParleyRelay
 import ParleyServer
 import ServiceLifecycle
@@ -263,8 +264,8 @@ public struct ParleyTestServer: Sendable {
 
     /// Signs `loginID` up through the account API (an existing account is fine) and logs it in.
     public func signUpAndLogIn(_ loginID: String, password: String = "passw0rd!") async throws -> User {
-        let client = try ParleyAccountClient(baseURL: accountURL.absoluteString)
-        let tokens = try await client.signupAndLogin(loginId: loginID, username: loginID, password: password)
+        let client = try AccountAPIClient(settings: .parley, baseURL: accountURL)
+        let tokens = try await client.signUpAndLogIn(login: loginID, username: loginID, password: password)
         let subject = try await jwt.verify(tokens.accessToken, as: .access).subject
         return User(loginID: loginID, id: subject, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken)
     }
