@@ -10,6 +10,9 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// Every module has a README.md saying what it owns and what it may import.
+let readme = ["README.md"]
+
 func nio(_ name: String) -> Target.Dependency { .product(name: name, package: "swift-nio") }
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
@@ -40,11 +43,11 @@ func tests(_ name: String, _ dependencies: [Target.Dependency], resources: [Reso
 
 let wireFormatTargets: [Target] = [
     // Strict flat-object JSON reader and string writer, base64url and unverified JWT peeks; no Foundation.
-    .target(name: "ParleyJSON", swiftSettings: strict),
+    .target(name: "ParleyJSON", exclude: readme, swiftSettings: strict),
     // STOMP 1.0–1.2 frames: model, streaming decoder, encoder, header escaping, heart-beat negotiation.
-    .target(name: "ParleyCodec", dependencies: [nio("NIOCore")], swiftSettings: strict),
+    .target(name: "ParleyCodec", dependencies: [nio("NIOCore")], exclude: readme, swiftSettings: strict),
     // RFC 6455 frames read and written straight in ByteBuffers, for the server's and the client's end.
-    .target(name: "ParleyWebSocket", dependencies: [nio("NIOCore")], swiftSettings: strict),
+    .target(name: "ParleyWebSocket", dependencies: [nio("NIOCore")], exclude: readme, swiftSettings: strict),
     // librdkafka's C API (Debian's headers; run against ≥ 2.2).
     .systemLibrary(
         name: "CRdKafka", path: "Sources/CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
@@ -56,9 +59,9 @@ let wireFormatTargets: [Target] = [
 // MARK: - Layer 2: models (frames as JSON, the chat vocabulary and relay seam, tokens)
 
 let modelTargets: [Target] = [
-    .target(name: "ParleyCodecJSON", dependencies: ["ParleyCodec", "ParleyJSON", nio("NIOCore")], swiftSettings: strict),
-    .target(name: "ParleyRelay", dependencies: ["ParleyJSON"], swiftSettings: strict),
-    .target(name: "ParleyAuth", dependencies: ["ParleyJSON", jwtKit, crypto], swiftSettings: strict),
+    .target(name: "ParleyCodecJSON", dependencies: ["ParleyCodec", "ParleyJSON", nio("NIOCore")], exclude: readme, swiftSettings: strict),
+    .target(name: "ParleyRelay", dependencies: ["ParleyJSON"], exclude: readme, swiftSettings: strict),
+    .target(name: "ParleyAuth", dependencies: ["ParleyJSON", jwtKit, crypto], exclude: readme, swiftSettings: strict),
     tests("ParleyRelayTests", ["ParleyRelay"]),
     tests("ParleyAuthTests", ["ParleyAuth", "ParleyJSON", jwtKit, crypto]),
 ]
@@ -66,13 +69,13 @@ let modelTargets: [Target] = [
 // MARK: - Layer 3: server core (STOMP sessions and broker, the chat application, the Kafka relay, accounts)
 
 let serverCoreTargets: [Target] = [
-    .target(name: "ParleyBroker", dependencies: ["ParleyCodec", nio("NIOCore"), metrics], swiftSettings: strict),
-    .target(name: "ParleyChat", dependencies: ["ParleyBroker", "ParleyRelay", nio("NIOCore")], swiftSettings: strict),
-    .target(name: "ParleyKafka", dependencies: ["CRdKafka", "ParleyRelay", logging], swiftSettings: strict),
+    .target(name: "ParleyBroker", dependencies: ["ParleyCodec", nio("NIOCore"), metrics], exclude: readme, swiftSettings: strict),
+    .target(name: "ParleyChat", dependencies: ["ParleyBroker", "ParleyRelay", nio("NIOCore")], exclude: readme, swiftSettings: strict),
+    .target(name: "ParleyKafka", dependencies: ["CRdKafka", "ParleyRelay", logging], exclude: readme, swiftSettings: strict),
     .target(
         name: "ParleyAccounts",
         dependencies: ["ParleyAuth", hummingbird, bcrypt, grdb, crypto, logging, nio("NIOCore"), nio("NIOPosix"), serviceLifecycle],
-        swiftSettings: strict),
+        exclude: readme, swiftSettings: strict),
     tests(
         "ParleyBrokerTests",
         ["ParleyBroker", "ParleyChat", "ParleyCodec", "ParleyRelay", "ParleyWebSocket", nio("NIOCore"), nio("NIOEmbedded")]),
@@ -89,14 +92,14 @@ let serverTargets: [Target] = [
             "ParleyAuth", "ParleyBroker", "ParleyChat", "ParleyCodec", "ParleyRelay", "ParleyWebSocket", crypto, logging,
             nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), nio("NIOWebSocket"), serviceLifecycle,
         ],
-        swiftSettings: strict),
+        exclude: readme, swiftSettings: strict),
     .target(
         name: "ParleyApp",
         dependencies: [
             "ParleyAccounts", "ParleyAuth", "ParleyBroker", "ParleyKafka", "ParleyRelay", "ParleyServer", hummingbird, logging,
             metrics, nio("NIOCore"), .product(name: "Prometheus", package: "swift-prometheus"), serviceLifecycle, unixSignals,
         ],
-        swiftSettings: strict),
+        exclude: readme, swiftSettings: strict),
     tests(
         "ParleyServerTests",
         [
@@ -118,24 +121,24 @@ let kitTargets: [Target] = [
             "ParleyCodec", "ParleyWebSocket", .product(name: "DequeModule", package: "swift-collections"),
             nio("NIOConcurrencyHelpers"), nio("NIOCore"), nio("NIOHTTP1"), nio("NIOPosix"), nio("NIOWebSocket"),
         ],
-        swiftSettings: strict),
+        exclude: readme, swiftSettings: strict),
     // Server profiles (how to reach, authenticate against and address a STOMP server), the account-API client and
     // credentials; shared by conformance and load.
     .target(
         name: "ParleyProfiles",
         dependencies: ["ParleyClient", "ParleyCodec", "ParleyJSON", nio("NIOCore"), nio("NIOHTTP1"), nio("NIOPosix"), yams],
-        swiftSettings: strict),
+        exclude: readme, swiftSettings: strict),
     .target(
         name: "ParleyConformance",
         dependencies: ["ParleyClient", "ParleyCodec", "ParleyJSON", "ParleyProfiles", crypto, nio("NIOCore"), yams],
-        swiftSettings: strict),
+        exclude: readme, swiftSettings: strict),
     .target(
         name: "ParleyLoad",
         dependencies: [
             "ParleyClient", "ParleyCodec", "ParleyProfiles", "ParleyRelay", histogram, nio("NIOConcurrencyHelpers"),
             nio("NIOCore"),
         ],
-        swiftSettings: strict),
+        exclude: readme, swiftSettings: strict),
     tests(
         "ParleyClientTests",
         [
@@ -161,8 +164,7 @@ let testingTargets: [Target] = [
             "ParleyAccounts", "ParleyApp", "ParleyAuth", "ParleyBroker", "ParleyClient", "ParleyProfiles", "ParleyRelay",
             "ParleyServer", logging, serviceLifecycle,
         ],
-        exclude: ["README.md"],
-        swiftSettings: strict),
+        exclude: readme, swiftSettings: strict),
     // Several chat nodes on one Tansu broker: delivery, faults, `parley serve --kafka`, the ring through Kafka.
     tests(
         "ParleyClusterTests",
