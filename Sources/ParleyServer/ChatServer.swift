@@ -129,14 +129,15 @@ public final class ChatServer: Service, Sendable {
     private func bind(
         port: Int, initializer: @escaping @Sendable (any Channel) throws -> Void
     ) async throws -> any Channel {
-        let outboundLimit = configuration.broker.outboundBufferLimit
+        let socketBuffer = min(configuration.broker.outboundBufferLimit, 256 * 1024)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelOption(
-                .writeBufferWaterMark, value: .init(low: max(1, outboundLimit / 2), high: max(2, outboundLimit)))
+            // NIO buffers little; past it sessions park whole frames themselves, so a slow consumer's ERROR is not
+            // stuck behind megabytes (StompSessionHandler's backlog).
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: max(1, socketBuffer / 2), high: max(2, socketBuffer)))
             .childChannelInitializer { [self] channel in
                 track(channel)
                 return channel.eventLoop.makeCompletedFuture { try initializer(channel) }

@@ -34,18 +34,18 @@ final class NodeMemory: Sendable {
 struct MemoryReservation {
     private(set) var reserved = 0
 
-    /// Grows or shrinks the reservation to cover `usage`; `false` when the node has no room for the growth.
+    /// Grows or shrinks the reservation to cover `usage`; `false` when the node has no room for the growth. An
+    /// idle session (usage 0) holds nothing; otherwise the reservation shrinks only when two chunks are spare, so a
+    /// session hovering around a chunk boundary does not churn the shared counter.
     mutating func cover(_ usage: Int, from node: NodeMemory) -> Bool {
         let chunk = NodeMemory.chunk
-        if usage > reserved {
-            let needed = (usage - reserved + chunk - 1) / chunk * chunk
-            guard node.reserve(needed) else { return false }
-            reserved += needed
-        } else if reserved - usage > 4 * chunk {
-            // Shrink with some slack, so a session oscillating around a chunk boundary does not churn the counter.
-            let keep = (usage + chunk - 1) / chunk * chunk
-            node.release(reserved - keep)
-            reserved = keep
+        let needed = (usage + chunk - 1) / chunk * chunk
+        if needed > reserved {
+            guard node.reserve(needed - reserved) else { return false }
+            reserved = needed
+        } else if usage == 0 || reserved - needed >= 2 * chunk {
+            node.release(reserved - needed)
+            reserved = needed
         }
         return true
     }

@@ -75,6 +75,9 @@ public final class StompBroker: Sendable {
         StompSessionHandler(broker: self, maxVersion: maxVersion, headroom: headroom, connectDeadline: connectDeadline)
     }
 
+    /// Bytes the sessions hold together (reserved in 64 KiB chunks), against the node memory budget.
+    public var memoryInUse: Int { memory.inUse }
+
     /// Sessions currently open (connected or not yet authenticated).
     public var sessionCount: Int { registry.withLock { $0.sessions.count } }
 

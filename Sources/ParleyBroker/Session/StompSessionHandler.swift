@@ -76,9 +76,19 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     /// Leaves the registry; unacknowledged user-queue messages go to the user's other sessions.
     public func channelInactive(context: ChannelHandlerContext) {
         perform(machine.connectionClosed())
-        writer.held = nil
+        writer.abandonQueued()
         forcedClose?.cancel()
         context.fireChannelInactive()
+    }
+
+    /// Frames parked while the channel was not writable go out now.
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        writer.writable = context.channel.isWritable
+        if writer.writable {
+            for buffer in writer.releaseBacklog() { context.write(wrapOutboundOut(buffer), promise: nil) }
+            flush(closingAfter: writer.closeWhenDrained)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     /// A ``StompTransportError`` ends the session with an ERROR frame first; other errors (reset, …) at once.
@@ -99,10 +109,7 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
             message, on: subscription.info, isActive: context != nil && subscription.isActive.load(ordering: .relaxed))
         switch decision {
         case .write(let messageId, let ackHeader, let then):
-            var frame = writer.makeBuffer(
-                capacity: subscription.messagePrefix.readableBytes + message.headerTail.readableBytes + message.body.readableBytes + 64)
-            frame.writeMessageFrame(message, prefix: subscription.messagePrefix, id: messageId, ackHeader: ackHeader, redelivered: redelivered)
-            write(frame)
+            write(writer.messageFrame(message, prefix: subscription.messagePrefix, id: messageId, ackHeader: ackHeader, redelivered: redelivered))
             perform(then)
             accountMemory()
         case .handBack(let pending):
@@ -162,17 +169,13 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
                 schedule(.heartBeatCheck, in: checkEvery, repeating: true) { $0.machine.heartBeatCheckDue(now: context.eventLoop.now) }
             }
         case .write(let frame):
-            var buffer = writer.makeBuffer(capacity: StompEncoder.estimatedSize(of: frame))
-            StompEncoder.encode(frame, version: machine.version, into: &buffer)
-            write(buffer)
+            // An ERROR to a client that stopped reading: drop the frames it has not started on, not the ERROR.
+            if frame.command == .error, !writer.writable { writer.abandonQueued() }
+            write(writer.encoded(frame, version: machine.version))
         case .writeReceipt(let receiptId):
-            var buffer = writer.makeBuffer(capacity: 24 + receiptId.utf8.count)
-            buffer.writeReceiptFrame(receiptId, version: machine.version)
-            write(buffer)
+            write(writer.receiptFrame(receiptId, version: machine.version))
         case .writeHeartBeat:
-            var buffer = writer.makeBuffer(capacity: 1)
-            buffer.writeInteger(StompEncoder.heartBeat)
-            write(buffer)
+            write(writer.heartBeat())
         case .subscribe(let info):
             guard let bound else { return }
             let subscription = Subscription(info, sessionID: sessionID, session: bound, version: machine.version)
@@ -280,13 +283,14 @@ public final class StompSessionHandler: ChannelInboundHandler, RemovableChannelH
     private func flush(closingAfter: Bool = false) {
         guard let context else { return }
         guard let (last, batch) = writer.takeBatch() else {
-            if closingAfter { context.close(promise: nil) }
+            if closingAfter, writer.backlog.isEmpty { context.close(promise: nil) } else if closingAfter { writer.closeWhenDrained = true }
             return
         }
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenComplete { _ in
             self.writer.inFlightBytes -= batch
             self.machine.drained(pendingBytes: self.writer.pendingBytes)
+            self.accountMemory()
             if closingAfter { self.context?.close(promise: nil) }
         }
         context.writeAndFlush(wrapOutboundOut(last), promise: promise)
