@@ -23,15 +23,23 @@ public final class ChatApplication: StompApplication {
     /// Rooms: only this application publishes there, after checking the sender.
     public let publishedTopicPrefixes = [ChatDestinations.roomPrefix]
     private let origins = DirectMessageOrigins()
+    private let retries: RetriedSends
 
-    /// Creates the application over `relay` (start the relay with ``sink(for:)``).
-    public init(relay: any ChatRelay) {
+    /// The SEND header naming a client's attempt: a retry with the same value (and sender) is delivered once.
+    public static let idempotencyKeyHeader = "idempotency-key"
+    /// Longest accepted idempotency key, in UTF-8 bytes.
+    public static let maxIdempotencyKeyLength = 128
+
+    /// Creates the application over `relay` (start the relay with ``sink(for:)``); each node remembers the last
+    /// `idempotencyWindow` idempotency keys.
+    public init(relay: any ChatRelay, idempotencyWindow: Int = 100_000) {
         self.relay = relay
+        self.retries = RetriedSends(capacity: idempotencyWindow)
     }
 
     /// The sink the relay delivers every node's events to: fans them out through `broker`.
     public func sink(for broker: StompBroker) -> any ChatEventSink {
-        ChatFanOut(broker: broker, origins: origins)
+        ChatFanOut(broker: broker, origins: origins, retries: retries)
     }
 
     /// Checks and publishes one chat message; the outcome completes when the relay has accepted it.
@@ -47,18 +55,28 @@ public final class ChatApplication: StompApplication {
         if let claimed = message.senderId, claimed != request.principal.id {
             return .rejected(ApplicationError("senderId does not match the authenticated user", isClientError: true))
         }
-        let event = ChatEvent(accepting: message, from: request.principal.id)
+        var event = ChatEvent(accepting: message, from: request.principal.id)
+        if let key = request.headers[Self.idempotencyKeyHeader] {
+            guard !key.isEmpty, key.utf8.count <= Self.maxIdempotencyKeyLength, !key.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F })
+            else {
+                return .rejected(
+                    ApplicationError(
+                        "invalid \(Self.idempotencyKeyHeader): 1 to \(Self.maxIdempotencyKeyLength) bytes without control characters",
+                        isClientError: true))
+            }
+            event.idempotencyKey = key
+        }
         if event.receiverId != nil {
             // Remembered so that delivery skips the sending session but reaches the sender's other sessions.
             origins.remember(event.messageId, from: request.session)
         }
         let promise = request.eventLoop.makePromise(of: Void.self)
-        relay.publish(event) { [origins] result in
+        relay.publish(event) { [origins, messageId = event.messageId] result in
             switch result {
             case .success:
                 promise.succeed(())
             case .failure(let error):
-                origins.forget(event.messageId)
+                origins.forget(messageId)
                 let reason = (error as? ChatRelayError)?.description ?? "the relay did not accept it"
                 promise.fail(ApplicationError("message could not be relayed: \(reason)", isClientError: false))
             }
@@ -89,12 +107,29 @@ final class DirectMessageOrigins: Sendable {
     }
 }
 
+/// The idempotency keys seen lately, per sender. Every node sees every event of a room in the same (partition)
+/// order, so every node drops the same repeat, whichever node the retry came through.
+final class RetriedSends: Sendable {
+    private let seen: Mutex<RecentMessageIDs>
+
+    init(capacity: Int) { seen = Mutex(RecentMessageIDs(capacity: capacity)) }
+
+    /// `false` for a repeat of an event already delivered (same sender, same key); events without a key pass.
+    func isFirst(_ event: ChatEvent) -> Bool {
+        guard let key = event.idempotencyKey else { return true }
+        let id = event.senderId + "\u{0}" + key
+        return seen.withLock { $0.insert(id) }
+    }
+}
+
 /// Delivers relayed chat events to this node's sessions.
 struct ChatFanOut: ChatEventSink {
     let broker: StompBroker
     let origins: DirectMessageOrigins
+    let retries: RetriedSends
 
     func deliver(_ event: ChatEvent) {
+        guard retries.isFirst(event) else { return }
         broker.statistics.eventsDelivered.add(1)
         let origin = event.receiverId == nil ? nil : origins.take([event.messageId])[0]
         let targets = Self.targets(of: event, origin: origin)
@@ -108,6 +143,7 @@ struct ChatFanOut: ChatEventSink {
 
     /// One registry lock for the whole batch (the Kafka consumer hands over whatever it fetched).
     func deliver(contentsOf events: [ChatEvent]) {
+        let events = events.filter(retries.isFirst)
         broker.statistics.eventsDelivered.add(events.count)
         var directOrigins = origins.take(events.compactMap { $0.receiverId == nil ? nil : $0.messageId })[...]
         var batch: [(BrokerMessage, DeliveryTarget)] = []

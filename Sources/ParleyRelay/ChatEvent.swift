@@ -56,11 +56,14 @@ public struct ChatEvent: Codable, Sendable, Equatable {
     public var messageType: String
     /// When the server accepted the message, ISO 8601 UTC with milliseconds.
     public var timestamp: String
+    /// The sender's `idempotency-key` header, when given: a retried SEND with the same key from the same sender is
+    /// delivered once (every node drops the repeat within its window, see `ChatDeduplicationWindow`).
+    public var idempotencyKey: String?
 
     /// Creates an event.
     public init(
         messageId: String, roomId: String, senderId: String, receiverId: String?, content: String,
-        messageType: String, timestamp: String
+        messageType: String, timestamp: String, idempotencyKey: String? = nil
     ) {
         self.messageId = messageId
         self.roomId = roomId
@@ -69,6 +72,7 @@ public struct ChatEvent: Codable, Sendable, Equatable {
         self.content = content
         self.messageType = messageType
         self.timestamp = timestamp
+        self.idempotencyKey = idempotencyKey
     }
 
     /// Builds the event for `message` sent by `principal`, with a fresh id and the current time.
@@ -188,6 +192,10 @@ public struct ChatEvent: Codable, Sendable, Equatable {
         JSONString.append(messageType, to: &out)
         out.append(contentsOf: #","timestamp":"#.utf8)
         JSONString.append(timestamp, to: &out)
+        if let idempotencyKey {
+            out.append(contentsOf: #","idempotencyKey":"#.utf8)
+            JSONString.append(idempotencyKey, to: &out)
+        }
         out.append(UInt8(ascii: "}"))
         return out
     }
@@ -206,7 +214,7 @@ public struct ChatEvent: Codable, Sendable, Equatable {
     /// Decodes an event from the JSON in `bytes`.
     public static func decode(bytes: UnsafeRawBufferPointer) throws(ChatEventDecodingError) -> ChatEvent {
         var messageId: String?, roomId: String?, senderId: String?, receiverId: String?
-        var content: String?, messageType: String?, timestamp: String?
+        var content: String?, messageType: String?, timestamp: String?, idempotencyKey: String?
         var wrongType: String?
         func string(_ value: JSONScalar, _ key: String) -> String? {
             if case .string(let text) = value { return text }
@@ -229,6 +237,7 @@ public struct ChatEvent: Codable, Sendable, Equatable {
                 case "content": content = string(value, key)
                 case "messageType": messageType = string(value, key)
                 case "timestamp": timestamp = string(value, key)
+                case "idempotencyKey": idempotencyKey = value == .null ? nil : string(value, key)
                 default: break
                 }
             }
@@ -244,11 +253,11 @@ public struct ChatEvent: Codable, Sendable, Equatable {
         guard let timestamp else { throw ChatEventDecodingError(reason: "missing field 'timestamp'") }
         return ChatEvent(
             messageId: messageId, roomId: roomId, senderId: senderId, receiverId: receiverId, content: content,
-            messageType: messageType, timestamp: timestamp)
+            messageType: messageType, timestamp: timestamp, idempotencyKey: idempotencyKey)
     }
 
     private enum CodingKeys: String, CodingKey {
-        case messageId, roomId, senderId, receiverId, content, messageType, timestamp
+        case messageId, roomId, senderId, receiverId, content, messageType, timestamp, idempotencyKey
     }
 
     /// Decodes ids given as JSON strings or numbers.
@@ -261,6 +270,7 @@ public struct ChatEvent: Codable, Sendable, Equatable {
         content = try c.decode(String.self, forKey: .content)
         messageType = try c.decode(String.self, forKey: .messageType)
         timestamp = try c.decode(String.self, forKey: .timestamp)
+        idempotencyKey = try c.decodeIfPresent(String.self, forKey: .idempotencyKey)
     }
 }
 

@@ -269,3 +269,50 @@ func decodeEvent(_ frame: StompFrame) throws -> ChatEvent {
         #expect(chat.broker.statistics.slowConsumerDisconnects.value == 4)
     }
 }
+
+/// A client that retries a SEND after an ERROR or a lost RECEIPT names the attempt with `idempotency-key`: the
+/// repeat is acknowledged but delivered once.
+@Suite struct IdempotentSendTests {
+    @Test func aRetriedSendWithTheSameKeyIsDeliveredOnce() async throws {
+        let broker = try await makeBroker()
+        let loop = EmbeddedEventLoop()
+        let alice = try TestSession(broker, loop: loop)
+        let bob = try TestSession(broker, loop: loop)
+        try alice.connect("alice")
+        try bob.connect("bob")
+        try bob.subscribe("dm", "/user/queue/messages")
+        for (attempt, key) in [("1", "k-1"), ("2", "k-1"), ("3", "k-2")] {
+            try alice.send(
+                .send, [("destination", "/app/chat.sendMessage"), ("idempotency-key", key), ("receipt", attempt)],
+                body: chatJSON(to: "bob", content: key))
+            #expect(try alice.frame().headers["receipt-id"] == attempt, "every attempt is acknowledged")
+        }
+        let delivered = try bob.frames().map(\.bodyString)
+        #expect(delivered.count == 2)
+        #expect(delivered[0].contains(#""content":"k-1""#) && delivered[0].contains(#""idempotencyKey":"k-1""#))
+        #expect(delivered[1].contains(#""content":"k-2""#))
+    }
+
+    @Test func keysAreScopedBySender() async throws {
+        let broker = try await makeBroker()
+        let loop = EmbeddedEventLoop()
+        let alice = try TestSession(broker, loop: loop)
+        let carol = try TestSession(broker, loop: loop)
+        let bob = try TestSession(broker, loop: loop)
+        for (session, name) in [(alice, "alice"), (carol, "carol"), (bob, "bob")] { try session.connect(name) }
+        try bob.subscribe("dm", "/user/queue/messages")
+        for sender in [alice, carol] {
+            try sender.send(.send, [("destination", "/app/chat.sendMessage"), ("idempotency-key", "same")], body: chatJSON(to: "bob"))
+        }
+        #expect(try bob.frames().count == 2)
+    }
+
+    @Test(arguments: ["", String(repeating: "k", count: 129), "line\u{1}break"])
+    func invalidKeysAreRefused(key: String) async throws {
+        let broker = try await makeBroker()
+        let alice = try TestSession(broker, loop: EmbeddedEventLoop())
+        try alice.connect("alice")
+        try alice.send(.send, [("destination", "/app/chat.sendMessage"), ("idempotency-key", key)], body: chatJSON())
+        try alice.expectError(containing: "invalid idempotency-key")
+    }
+}

@@ -1,20 +1,23 @@
-/// A bounded set of the most recently seen message ids: a ring buffer decides which id to forget next.
+/// A bounded set of the most recently seen ids: a ring buffer decides which id to forget next. The window of
+/// every "seen it already?" check: the Kafka consumer drops redelivered events by message id, the chat fan-out
+/// drops retried SENDs by sender and idempotency key.
 ///
-/// Used only from the consumer thread, so it needs no lock. Memory stays at `capacity` ids.
-struct RecentMessageIDs {
+/// A value type without a lock: its owner confines it (one consumer thread) or guards it. Memory stays at
+/// `capacity` ids.
+public struct RecentMessageIDs: Sendable {
     private var ring: [String?]
     private var next = 0
     private var members: Set<String>
 
     /// Creates an empty window remembering up to `capacity` ids.
-    init(capacity: Int) {
+    public init(capacity: Int) {
         precondition(capacity > 0, "capacity must be positive")
         ring = Array(repeating: nil, count: capacity)
         members = Set(minimumCapacity: capacity)
     }
 
     /// Records `id`; returns `false` when it was already in the window (a duplicate).
-    mutating func insert(_ id: String) -> Bool {
+    public mutating func insert(_ id: String) -> Bool {
         guard members.insert(id).inserted else { return false }
         if let evicted = ring[next] { members.remove(evicted) }
         ring[next] = id
@@ -23,5 +26,5 @@ struct RecentMessageIDs {
     }
 
     /// Number of ids remembered.
-    var count: Int { members.count }
+    public var count: Int { members.count }
 }
