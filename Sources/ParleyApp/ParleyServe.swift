@@ -32,6 +32,9 @@ public enum ParleyServe {
     /// Runs until one of `shutdownSignals` arrives (default SIGTERM and SIGINT), then shuts down gracefully:
     /// listeners close, chat sessions get an ERROR, in-flight requests finish, the relay drains.
     ///
+    /// Holds the data directory's ``DataDirectoryLock`` throughout: a second run on the same directory fails at
+    /// once with ``DataDirectoryLockError/held(directory:pid:)``.
+    ///
     /// `onListening` runs once every listener of the role is bound.
     public static func run(
         configuration: ServeConfiguration,
@@ -40,6 +43,9 @@ public enum ParleyServe {
         logger: Logger = Logger(label: "parley.serve"),
         onListening: @escaping @Sendable (ServeListeners) async -> Void = { _ in }
     ) async throws {
+        // Before anything reads or writes the directory: one process per data directory (node id, secret, store).
+        let lock = try DataDirectoryLock.acquire(configuration.dataDirectory)
+        defer { lock.release() }
         let secret = try JWTSecret.resolve(
             environment: environment, secretFile: configuration.jwtSecretFile,
             dataDirectory: configuration.dataDirectory)
@@ -54,13 +60,19 @@ public enum ParleyServe {
         let host = configuration.host
         // HTTP listeners report their ports asynchronously; `onListening` waits for all of them.
         let (bound, boundContinuation) = AsyncStream.makeStream(of: BoundHTTPListener.self)
+        // A chat node on Kafka claims its node id before its relay joins the node's group: a second process with the
+        // same id must not get into it even briefly.
+        let kafka = configuration.role.runsChat ? try kafkaConfiguration(configuration) : nil
+        let claim = kafka.map { KafkaNodeClaim(configuration: $0, logger: logger) }
+        defer { claim?.release() }
+        try await claim?.acquire()
         // Chat starts first: a relay that cannot start (Kafka unreachable) must stop start-up before anything listens.
         let node = try await ParleyNode.start(
             role: configuration.role, jwt: jwt,
             chat: { authenticator in
                 ChatServerConfiguration(
                     host: host, wsPort: configuration.chatPort, tcpPort: configuration.stompPort,
-                    broker: configuration.broker, relay: try makeRelay(configuration: configuration, logger: logger), authenticator: authenticator)
+                    broker: configuration.broker, relay: makeRelay(kafka, logger: logger), authenticator: authenticator)
             },
             account: AccountServerConfiguration(
                 host: host, port: configuration.accountPort, bcryptCost: configuration.bcryptCost),
@@ -114,20 +126,27 @@ public enum ParleyServe {
         logger.info("parley serve stopped")
     }
 
-    /// The relay for this node: Kafka when configured, else the in-process relay.
+    /// The Kafka relay's settings when `--kafka` is set, else nil. A librdkafka older than 2.2 is refused here,
+    /// naming the fix.
     ///
     /// With Kafka every node consumes in its own group `parley-<node id>`, so each node sees every event and a
-    /// restarted node resumes where it left off. A librdkafka older than 2.2 is refused here, naming the fix.
-    static func makeRelay(configuration: ServeConfiguration, logger: Logger) throws -> any ChatRelay {
-        guard let bootstrapServers = configuration.kafka else { return InProcessRelay() }
+    /// restarted node resumes where it left off.
+    static func kafkaConfiguration(_ configuration: ServeConfiguration) throws -> KafkaRelayConfiguration? {
+        guard let bootstrapServers = configuration.kafka else { return nil }
         try LibrdkafkaVersion.check()
         let nodeID = try configuration.nodeID ?? NodeIdentity.stored(in: configuration.dataDirectory)
         var kafka = KafkaRelayConfiguration(bootstrapServers: bootstrapServers, nodeID: nodeID)
         kafka.topic = configuration.kafkaTopic
         kafka.partitions = configuration.kafkaPartitions
+        return kafka
+    }
+
+    /// The relay for this node: Kafka when configured, else the in-process relay.
+    static func makeRelay(_ kafka: KafkaRelayConfiguration?, logger: Logger) -> any ChatRelay {
+        guard let kafka else { return InProcessRelay() }
         logger.info(
             "chat relay: Kafka",
-            metadata: ["bootstrap": "\(bootstrapServers)", "topic": "\(kafka.topic)", "group": "\(kafka.groupID)"])
+            metadata: ["bootstrap": "\(kafka.bootstrapServers)", "topic": "\(kafka.topic)", "group": "\(kafka.groupID)"])
         return KafkaRelay(configuration: kafka, logger: logger)
     }
 

@@ -56,13 +56,60 @@ public enum WebSocketTransport {
             HTTPFallbackHandler(path: path, upgradeTimeout: broker.configuration.connectTimeout), name: fallbackHandlerName)
     }
 
-    /// Response headers for an acceptable upgrade, or `nil` to answer with an HTTP error instead.
+    /// Response headers (the chosen subprotocol) for an acceptable upgrade, or `nil` when ``refusal(of:path:)``
+    /// refuses it.
     static func upgradeResponseHeaders(for head: HTTPRequestHead, path: String) -> HTTPHeaders? {
-        guard requestPath(head.uri) == path else { return nil }
-        let offered = StompSubprotocol.offered(in: head.headers)
-        if offered.isEmpty { return HTTPHeaders() }
-        guard let chosen = StompSubprotocol.choose(from: offered) else { return nil }
+        guard refusal(of: head, path: path) == nil else { return nil }
+        guard let chosen = StompSubprotocol.choose(from: StompSubprotocol.offered(in: head.headers)) else { return HTTPHeaders() }
         return HTTPHeaders([("Sec-WebSocket-Protocol", chosen.name)])
+    }
+
+    /// Why `head` does not open a STOMP WebSocket at `path`, as the HTTP answer to give; `nil` when it does.
+    ///
+    /// RFC 6455 §4.2.1: a GET of HTTP/1.1 or later, `Upgrade: websocket`, `Connection` with the `Upgrade` token,
+    /// one `Sec-WebSocket-Key` of 16 base64-encoded bytes, `Sec-WebSocket-Version: 13` (else 426 naming 13,
+    /// §4.2.2), and a STOMP subprotocol if any is offered. NIO's upgrade handler only matches the `Upgrade` token.
+    static func refusal(of head: HTTPRequestHead, path: String) -> HandshakeRefusal? {
+        guard requestPath(head.uri) == path else {
+            return HandshakeRefusal(.notFound, "not found: STOMP over WebSocket is served at \(path)")
+        }
+        guard headerTokens(head, "upgrade").contains("websocket") else {
+            return HandshakeRefusal(
+                .upgradeRequired, "\(path) speaks STOMP over WebSocket: send a WebSocket upgrade request",
+                headers: [("Upgrade", "websocket")])
+        }
+        guard head.method == .GET else {
+            return HandshakeRefusal(.badRequest, "a WebSocket upgrade must be a GET request, not \(head.method.rawValue)")
+        }
+        guard head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1) else {
+            return HandshakeRefusal(.badRequest, "a WebSocket upgrade needs HTTP/1.1 or later, not \(head.version)")
+        }
+        guard headerTokens(head, "connection").contains("upgrade") else {
+            return HandshakeRefusal(.badRequest, "a WebSocket upgrade needs the Upgrade token in its Connection header")
+        }
+        let versions = head.headers[canonicalForm: "sec-websocket-version"]
+        guard versions.count == 1, versions[0] == "13" else {
+            let found = versions.isEmpty ? "none" : versions.joined(separator: ", ")
+            return HandshakeRefusal(
+                .upgradeRequired, "unsupported Sec-WebSocket-Version (\(found)): this server speaks version 13",
+                headers: [("Sec-WebSocket-Version", "13")])
+        }
+        let keys = head.headers[canonicalForm: "sec-websocket-key"]
+        guard keys.count == 1, Data(base64Encoded: String(keys[0]))?.count == 16 else {
+            return HandshakeRefusal(.badRequest, "invalid Sec-WebSocket-Key: one value, 16 random bytes in base64, is required")
+        }
+        let offered = StompSubprotocol.offered(in: head.headers)
+        if !offered.isEmpty, StompSubprotocol.choose(from: offered) == nil {
+            let names = StompVersion.webSocketSubprotocols.joined(separator: ", ")
+            return HandshakeRefusal(
+                .badRequest, "unsupported WebSocket subprotocol \(offered.joined(separator: ", ")): supported are \(names)")
+        }
+        return nil
+    }
+
+    /// The comma-separated tokens of every `name` header, lowercased.
+    private static func headerTokens(_ head: HTTPRequestHead, _ name: String) -> [String] {
+        head.headers[canonicalForm: name].map { $0.lowercased() }
     }
 
     static func requestPath(_ uri: String) -> Substring {
@@ -90,16 +137,14 @@ struct StompWebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
     func buildUpgradeResponse(
         channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders
     ) -> EventLoopFuture<HTTPHeaders> {
-        let keys = upgradeRequest.headers[canonicalForm: "sec-websocket-key"]
-        let versions = upgradeRequest.headers[canonicalForm: "sec-websocket-version"]
-        guard keys.count == 1, versions.count == 1, versions[0] == "13" else {
+        // A refused request reaches `HTTPFallbackHandler`, which answers with the refusal.
+        guard var headers = WebSocketTransport.upgradeResponseHeaders(for: upgradeRequest, path: path),
+            let key = upgradeRequest.headers[canonicalForm: "sec-websocket-key"].first
+        else {
             return channel.eventLoop.makeFailedFuture(NIOWebSocketUpgradeError.invalidUpgradeHeader)
         }
-        guard var headers = WebSocketTransport.upgradeResponseHeaders(for: upgradeRequest, path: path) else {
-            return channel.eventLoop.makeFailedFuture(NIOWebSocketUpgradeError.unsupportedWebSocketTarget)
-        }
         headers.replaceOrAdd(name: "Upgrade", value: "websocket")
-        headers.add(name: "Sec-WebSocket-Accept", value: Self.acceptValue(forKey: String(keys[0])))
+        headers.add(name: "Sec-WebSocket-Accept", value: Self.acceptValue(forKey: String(key)))
         headers.replaceOrAdd(name: "Connection", value: "upgrade")
         return channel.eventLoop.makeSucceededFuture(headers)
     }
@@ -135,7 +180,7 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private let path: String
     private let upgradeTimeout: TimeAmount
-    private var pending: (HTTPResponseStatus, String)?
+    private var pending: HandshakeRefusal?
     private var timeout: Scheduled<Void>?
 
     init(path: String, upgradeTimeout: TimeAmount) {
@@ -158,20 +203,21 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            pending = response(for: head)
+            // nil only when the upgrade itself failed after the request was found acceptable.
+            pending = WebSocketTransport.refusal(of: head, path: path)
+                ?? HandshakeRefusal(.badRequest, "invalid WebSocket upgrade request")
         case .body:
             break
         case .end:
-            let (status, text) = pending ?? (.badRequest, "bad request\n")
+            let refusal = pending ?? HandshakeRefusal(.badRequest, "bad request")
             pending = nil
-            var headers = HTTPHeaders()
+            let text = refusal.text + "\n"
+            var headers = HTTPHeaders(refusal.headers)
             headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
             headers.add(name: "Content-Length", value: String(text.utf8.count))
             headers.add(name: "Connection", value: "close")
-            if status == .upgradeRequired {
-                headers.add(name: "Upgrade", value: "websocket")
-            }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
@@ -186,19 +232,18 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler 
         context.close(promise: nil)
     }
 
-    private func response(for head: HTTPRequestHead) -> (HTTPResponseStatus, String) {
-        guard WebSocketTransport.requestPath(head.uri) == path else {
-            return (.notFound, "not found: STOMP over WebSocket is served at \(path)\n")
-        }
-        let wantsWebSocket = head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
-        guard wantsWebSocket else {
-            return (.upgradeRequired, "\(path) speaks STOMP over WebSocket: send a WebSocket upgrade request\n")
-        }
-        let offered = StompSubprotocol.offered(in: head.headers)
-        if !offered.isEmpty, StompSubprotocol.choose(from: offered) == nil {
-            let names = StompVersion.webSocketSubprotocols.joined(separator: ", ")
-            return (.badRequest, "unsupported WebSocket subprotocol \(offered.joined(separator: ", ")): supported are \(names)\n")
-        }
-        return (.badRequest, "invalid WebSocket upgrade request (check Sec-WebSocket-Key and Sec-WebSocket-Version: 13)\n")
+}
+
+/// The HTTP answer to a request that does not become a WebSocket: a status, one line of plain text (without its
+/// newline) and any headers the status calls for.
+struct HandshakeRefusal: Sendable {
+    var status: HTTPResponseStatus
+    var text: String
+    var headers: [(String, String)]
+
+    init(_ status: HTTPResponseStatus, _ text: String, headers: [(String, String)] = []) {
+        self.status = status
+        self.text = text
+        self.headers = headers
     }
 }

@@ -261,36 +261,106 @@ public final class TansuBroker: Sendable {
 }
 
 extension TansuBroker {
-    /// Whether process `pid` holds the socket listening on `127.0.0.1:port` (from `/proc/net/tcp` and the
-    /// process's descriptors); `nil` where `/proc` cannot tell (not Linux).
+    /// Whether process `pid` holds the socket listening on `127.0.0.1:port`; `nil` where Linux's `/proc` and
+    /// socket diagnostics cannot tell.
     ///
-    /// The kernel writes `/proc/net/tcp` a page at a time while sockets come and go, so one read can miss a line
-    /// (seen in a test process opening thousands of sockets in parallel): a "no" is only believed after three
-    /// reads agree.
-    public static func ownsListener(pid: Int32, port: Int) -> Bool? {
-        var answer: Bool? = false
-        for _ in 0..<3 {
-            answer = ownsListenerOnce(pid: pid, port: port)
-            if answer != false { return answer }
+    /// The listener's inode comes from one netlink `sock_diag` lookup (what `ss` uses): a single kernel lookup
+    /// of that one socket, unaffected by how many sockets other tests open and close meanwhile. Scanning
+    /// `/proc/net/tcp` instead was flaky on a loaded machine, because the kernel writes that table a page at a
+    /// time and a line can be missed while sockets churn; it remains the fallback where netlink is not allowed,
+    /// read again until it finds the listener or `patience` has passed.
+    public static func ownsListener(pid: Int32, port: Int, patience: Duration = .milliseconds(500)) -> Bool? {
+        switch listeningSocketInode(port: port) {
+        case .found(let inode): return holdsSocket(pid: pid, inodes: [inode])
+        case .none: return false
+        case .unavailable: break
         }
-        return answer
+        let deadline = ContinuousClock.now.advanced(by: patience)
+        while true {
+            guard let inodes = listeningSocketInodesFromProc(port: port) else { return nil }
+            let holds = inodes.isEmpty ? false : holdsSocket(pid: pid, inodes: inodes)
+            if holds != false || ContinuousClock.now >= deadline { return holds }
+            usleep(5_000)
+        }
     }
 
-    private static func ownsListenerOnce(pid: Int32, port: Int) -> Bool? {
+    /// What the kernel says listens on `127.0.0.1:port`.
+    enum ListenerLookup: Equatable {
+        /// The listening socket's inode.
+        case found(UInt32)
+        /// Nothing listens there.
+        case none
+        /// Netlink socket diagnostics are not available (not Linux, or not allowed).
+        case unavailable
+    }
+
+    /// Asks `NETLINK_SOCK_DIAG` for the TCP socket listening on `127.0.0.1:port` (an exact lookup, not a dump).
+    static func listeningSocketInode(port: Int) -> ListenerLookup {
+        #if os(Linux)
+        let netlink = socket(Int32(AF_NETLINK), Int32(SOCK_DGRAM.rawValue), 4)  // NETLINK_SOCK_DIAG
+        guard netlink >= 0 else { return .unavailable }
+        defer { close(netlink) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(netlink, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // struct nlmsghdr (16 bytes), then struct inet_diag_req_v2 (56 bytes), in host order except the sockid.
+        var request: [UInt8] = []
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value) { request += $0 } }
+        append(UInt32(16 + 56))  // nlmsg_len
+        append(UInt16(20))  // SOCK_DIAG_BY_FAMILY
+        append(UInt16(1))  // NLM_F_REQUEST: one socket, not a dump
+        append(UInt32(1))  // seq
+        append(UInt32(0))  // pid: the kernel
+        request += [UInt8(AF_INET), UInt8(IPPROTO_TCP), 0, 0]  // family, protocol, extensions, pad
+        append(UInt32(1 << 10))  // states: TCP_LISTEN
+        append(UInt16(port).bigEndian)  // source port
+        append(UInt16(0))  // destination port
+        request += [127, 0, 0, 1] + [UInt8](repeating: 0, count: 12)  // source address
+        request += [UInt8](repeating: 0, count: 16)  // destination address
+        append(UInt32(0))  // interface
+        append(UInt32.max)  // cookie: INET_DIAG_NOCOOKIE
+        append(UInt32.max)
+        guard request.withUnsafeBytes({ send(netlink, $0.baseAddress, $0.count, 0) }) == request.count else { return .unavailable }
+        var reply = [UInt8](repeating: 0, count: 8_192)
+        let count = reply.withUnsafeMutableBytes { recv(netlink, $0.baseAddress, $0.count, 0) }
+        guard count >= 20 else { return .unavailable }
+        func read<T: FixedWidthInteger>(_ type: T.Type, at offset: Int) -> T {
+            reply.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
+        }
+        switch read(UInt16.self, at: 4) {
+        case 2:  // NLMSG_ERROR: ENOENT when nothing listens
+            return read(Int32.self, at: 16) == -ENOENT ? .none : .unavailable
+        case 20 where count >= 16 + 72:  // struct inet_diag_msg: state at 1, inode at 68
+            guard reply[16 + 1] == 10 else { return .none }
+            return .found(read(UInt32.self, at: 16 + 68))
+        default:
+            return .unavailable
+        }
+        #else
+        return .unavailable
+        #endif
+    }
+
+    /// The inodes of the sockets `/proc/net/tcp` lists as listening on `port` (one read: may miss a line).
+    private static func listeningSocketInodesFromProc(port: Int) -> Set<UInt32>? {
         guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
         let wantedPort = String(format: "%04X", port)
-        var inodes: Set<String> = []
+        var inodes: Set<UInt32> = []
         for line in table.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
             // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-            guard fields.count > 9, fields[3] == "0A", fields[1].hasSuffix(":" + wantedPort) else { continue }
-            inodes.insert("socket:[\(fields[9])]")
+            guard fields.count > 9, fields[3] == "0A", fields[1].hasSuffix(":" + wantedPort), let inode = UInt32(fields[9]) else { continue }
+            inodes.insert(inode)
         }
-        guard !inodes.isEmpty else { return false }
+        return inodes
+    }
+
+    /// Whether one of `pid`'s descriptors is a socket with one of `inodes`; nil when `/proc/<pid>/fd` is unreadable.
+    private static func holdsSocket(pid: Int32, inodes: Set<UInt32>) -> Bool? {
         let descriptors = "/proc/\(pid)/fd"
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: descriptors) else { return nil }
+        let links = Set(inodes.map { "socket:[\($0)]" })
         return entries.contains { entry in
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(descriptors)/\(entry)")).map(inodes.contains) ?? false
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(descriptors)/\(entry)")).map(links.contains) ?? false
         }
     }
 }

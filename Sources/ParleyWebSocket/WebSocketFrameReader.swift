@@ -13,18 +13,32 @@ public struct WebSocketWireFrame: Sendable {
     public var isData: Bool { opcode < 0x8 }
 }
 
-/// Why a peer's bytes are not acceptable WebSocket frames. The connection is closed after either.
+/// Why a peer's bytes are not acceptable WebSocket frames. The connection is closed after any of them, with
+/// ``closeCode``.
 public enum WebSocketWireError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A frame's payload is over the configured limit (close code 1009).
     case payloadTooLarge(length: UInt64, limit: Int)
     /// Any other violation of RFC 6455 (close code 1002).
     case protocolViolation(String)
+    /// A payload that must be UTF-8 is not: a close frame's reason (close code 1007). Data frames are not checked:
+    /// a STOMP body may be any bytes.
+    case invalidPayloadData(String)
+
+    /// The close code the connection is closed with (RFC 6455 §7.4.1).
+    public var closeCode: UInt16 {
+        switch self {
+        case .payloadTooLarge: 1009
+        case .protocolViolation: 1002
+        case .invalidPayloadData: 1007
+        }
+    }
 
     /// Human-readable text.
     public var description: String {
         switch self {
         case .payloadTooLarge(let length, let limit): "WebSocket frame of \(length) bytes is over the \(limit)-byte limit"
         case .protocolViolation(let reason): "WebSocket protocol violation: \(reason)"
+        case .invalidPayloadData(let reason): "invalid WebSocket payload: \(reason)"
         }
     }
 }
@@ -110,16 +124,34 @@ public struct WebSocketFrameReader: Sendable {
             unmasked.withUnsafeMutableReadableBytes { WebSocketWire.applyMask(maskingKey, to: $0) }
             payload = unmasked
         }
+        if opcode == WebSocketWire.closeOpcode { try Self.checkClosePayload(payload) }
         return WebSocketWireFrame(fin: fin, opcode: opcode, payload: payload)
+    }
+
+    /// A close frame carries nothing, or a code that may be sent (RFC 6455 §7.4) and a UTF-8 reason (§5.5.1).
+    static func checkClosePayload(_ payload: ByteBuffer) throws(WebSocketWireError) {
+        guard payload.readableBytes > 0 else { return }
+        guard let code = payload.getInteger(at: payload.readerIndex, as: UInt16.self) else {
+            throw .protocolViolation("close frame with a 1-byte payload")
+        }
+        guard WebSocketWire.isSendableCloseCode(code) else { throw .protocolViolation("close code \(code) is not allowed") }
+        let reason = payload.readableBytesView.dropFirst(2)
+        guard String(validating: reason, as: UTF8.self) != nil else {
+            throw .invalidPayloadData("close reason is not UTF-8")
+        }
     }
 }
 
 /// A ``WebSocketFrameReader`` over one connection's socket reads: keeps the bytes of an unfinished frame from
-/// one read to the next.
+/// one read to the next, and whether a fragmented message is open, so that a continuation frame without a
+/// message to continue, or a new text or binary frame inside an unfinished one, is a protocol violation
+/// (RFC 6455 §5.4). Control frames may come between fragments.
 public struct WebSocketFrameStream: Sendable {
     /// The reader that checks and cuts the frames.
     public let reader: WebSocketFrameReader
     private var partial: ByteBuffer?
+    /// A text or binary frame without FIN came, and its final continuation frame has not.
+    private var messageOpen = false
 
     /// A stream with nothing buffered.
     public init(reader: WebSocketFrameReader) {
@@ -137,11 +169,21 @@ public struct WebSocketFrameStream: Sendable {
             bytes = earlier
         }
         while let frame = try reader.next(from: &bytes) {
+            if frame.isData { try continueMessage(with: frame) }
             guard onFrame(frame) else { return }
         }
         if bytes.readableBytes > 0 {
             bytes.discardReadBytes()
             partial = bytes
         }
+    }
+
+    private mutating func continueMessage(with frame: WebSocketWireFrame) throws(WebSocketWireError) {
+        if frame.opcode == WebSocketWire.continuationOpcode {
+            guard messageOpen else { throw .protocolViolation("continuation frame without a message to continue") }
+        } else if messageOpen {
+            throw .protocolViolation("new data message inside an unfinished fragmented message")
+        }
+        messageOpen = !frame.fin
     }
 }

@@ -9,7 +9,8 @@ import NIOCore
 /// - Outbound, each buffer becomes one data message (masked by a client, ``WebSocketFrameReader/Role/client``), its
 ///   header written in place when the buffer has room in front (``WebSocketWire/maximumHeaderLength`` for a
 ///   client, ``WebSocketWire/maximumUnmaskedHeaderLength`` for a server), so each message leaves as one buffer.
-/// - A violation (``WebSocketWireError``) sets the close code (1009 for a message over the limit, else 1002). If
+/// - A violation (``WebSocketWireError``) sets the close code (``WebSocketWireError/closeCode``: 1009 for a
+///   message over the limit, 1007 for a close reason that is not UTF-8, else 1002). If
 ///   `violationError` maps it to an error, that error goes to the handlers behind, which are expected to close
 ///   (a server session first sends a STOMP ERROR); otherwise this handler closes at once.
 public final class WebSocketStreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -23,8 +24,6 @@ public final class WebSocketStreamHandler: ChannelDuplexHandler, RemovableChanne
     public typealias OutboundOut = ByteBuffer
 
     private static let normalClosure: UInt16 = 1000
-    private static let protocolError: UInt16 = 1002
-    private static let messageTooBig: UInt16 = 1009
 
     private let role: WebSocketFrameReader.Role
     private let dataOpcode: UInt8
@@ -64,7 +63,7 @@ public final class WebSocketStreamHandler: ChannelDuplexHandler, RemovableChanne
             }
         } catch {
             readingStopped = true
-            if case .payloadTooLarge = error { closeCode = Self.messageTooBig } else { closeCode = Self.protocolError }
+            closeCode = error.closeCode
             if let reported = violationError(error) {
                 context.fireErrorCaught(reported)
             } else {

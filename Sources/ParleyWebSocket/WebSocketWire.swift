@@ -19,6 +19,16 @@ public enum WebSocketWire {
     /// Opcode of a pong.
     public static let pongOpcode: UInt8 = 0xA
 
+    /// Whether a close frame may carry `code` (RFC 6455 §7.4): the defined codes 1000–1003 and 1007–1011, the
+    /// IANA-registered 1012–1014, and the ranges for libraries (3000–3999) and applications (4000–4999). 1004–1006
+    /// and 1015 are reserved or only for reporting, everything else is unassigned.
+    public static func isSendableCloseCode(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1014, 3000...4999: true
+        default: false
+        }
+    }
+
     /// The longest header: 2 bytes, a 64-bit length and a 4-byte masking key.
     public static let maximumHeaderLength = 14
     /// The longest header of an unmasked (server-to-client) frame.

