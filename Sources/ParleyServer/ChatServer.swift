@@ -35,6 +35,10 @@ public final class ChatServer: Service, Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let state = Mutex(RunState())
+    private let trimmer = MemoryTrimmer()
+
+    /// How many times memory freed by mass disconnects was handed back to the OS (`malloc_trim`).
+    public var memoryTrims: Int { trimmer.trimCount }
 
     private struct RunState {
         var listeners: [any Channel] = []
@@ -153,6 +157,7 @@ public final class ChatServer: Service, Sendable {
         state.withLock { $0.connections[id] = channel }
         channel.closeFuture.whenComplete { [self] _ in
             _ = state.withLock { $0.connections.removeValue(forKey: id) }
+            trimmer.connectionClosed(on: channel.eventLoop)
         }
     }
 }

@@ -218,3 +218,20 @@ import Testing
         }
     }
 }
+
+/// After a storm of disconnects the server hands freed memory back to the OS (`malloc_trim`), once, when the
+/// closing has stopped.
+@Suite struct MemoryTrimTests {
+    @Test func aDisconnectStormIsFollowedByOneTrim() async throws {
+        try await withParleyServer { server in
+            var connections: [RawConnection] = []
+            for _ in 0..<300 { connections.append(try await RawConnection.connect(port: server.tcpPort)) }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(server.chat.memoryTrims == 0)
+            for connection in connections { await connection.close() }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while server.chat.memoryTrims == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(server.chat.memoryTrims == 1)
+        }
+    }
+}
