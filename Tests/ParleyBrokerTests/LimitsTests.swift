@@ -94,7 +94,7 @@ import Testing
         try second.subscribe("1", "/topic/two", ack: "client")
         for _ in 0..<12 { try writer.send(.send, [("destination", "/topic/one")], body: Self.chunk) }
         #expect(try first.frames().filter { $0.command == .message }.count == 12)
-        for _ in 0..<24 { try writer.send(.send, [("destination", "/topic/two")], body: Self.chunk) }
+        for _ in 0..<40 { try writer.send(.send, [("destination", "/topic/two")], body: Self.chunk) }
         let frames = try second.frames()
         #expect(frames.last?.headers["message"]?.contains("server memory budget of 262144 bytes exceeded") == true)
         #expect(broker.memoryInUse <= 256 * 1024)

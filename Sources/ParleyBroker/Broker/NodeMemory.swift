@@ -2,7 +2,9 @@ import Synchronization
 
 /// The bytes all sessions of a node hold (outbound, unacknowledged, transactions, unfinished frames), against
 /// ``BrokerConfiguration/nodeMemoryBudget``. Sessions reserve in chunks, so the shared counter is touched once per
-/// chunk of growth, not once per message.
+/// chunk of growth, not once per message; a session's first chunk is its own allowance and not counted, so the
+/// few KiB every active session holds between flushes never touch the shared counter (two contended atomics per
+/// session and tick cost a 1 → 1,000 fan-out a fifth of its rate).
 final class NodeMemory: Sendable {
     /// The granularity of reservations.
     static let chunk = 64 << 10
@@ -35,15 +37,16 @@ struct MemoryReservation {
     private(set) var reserved = 0
 
     /// Grows or shrinks the reservation to cover `usage`; `false` when the node has no room for the growth. An
-    /// idle session (usage 0) holds nothing; otherwise the reservation shrinks only when two chunks are spare, so a
+    /// idle session (within its allowance) holds nothing; otherwise the reservation shrinks only when two chunks are spare, so a
     /// session hovering around a chunk boundary does not churn the shared counter.
     mutating func cover(_ usage: Int, from node: NodeMemory) -> Bool {
         let chunk = NodeMemory.chunk
-        let needed = (usage + chunk - 1) / chunk * chunk
+        let counted = max(0, usage - chunk)
+        let needed = (counted + chunk - 1) / chunk * chunk
         if needed > reserved {
             guard node.reserve(needed - reserved) else { return false }
             reserved = needed
-        } else if usage == 0 || reserved - needed >= 2 * chunk {
+        } else if needed == 0 || reserved - needed >= 2 * chunk {
             node.release(reserved - needed)
             reserved = needed
         }
