@@ -284,6 +284,7 @@ let kafkaTargets: [Target] = [
         dependencies: [
             "CRdKafka", "ParleyRelay",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ],
         swiftSettings: strict,
         linkerSettings: kafkaRuntimeSearchPath

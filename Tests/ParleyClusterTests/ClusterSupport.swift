@@ -30,8 +30,13 @@ struct ChatNode: Sendable {
     }
 
     /// Starts a node with id `id` on `broker`, verifying tokens with `jwt`; returns once its relay is assigned.
-    static func start(id: String, broker: TansuBroker, jwt: JWTService) async throws -> ChatNode {
-        let relay = KafkaRelay(configuration: relayConfiguration(broker: broker, nodeID: id))
+    /// `configure` adjusts the relay settings (e.g. a short message timeout).
+    static func start(
+        id: String, broker: TansuBroker, jwt: JWTService, configure: (inout KafkaRelayConfiguration) -> Void = { _ in }
+    ) async throws -> ChatNode {
+        var configuration = relayConfiguration(broker: broker, nodeID: id)
+        configure(&configuration)
+        let relay = KafkaRelay(configuration: configuration)
         let server = ChatServer(configuration: ChatServerConfiguration(
             host: "127.0.0.1", wsPort: 0, tcpPort: 0, relay: relay, authenticator: JWTStompAuthenticator(service: jwt)))
         let ports = try await server.start()
@@ -61,10 +66,11 @@ struct ChatCluster: Sendable {
     }
 }
 
-/// Starts Tansu and `nodeCount` chat nodes (`node-1`, `node-2`, …), runs `body`, then stops every node and the
-/// broker whether `body` succeeded or not.
+/// Starts Tansu and `nodeCount` chat nodes (`node-1`, `node-2`, …; relay settings adjusted by `configure`), runs
+/// `body`, then stops every node and the broker whether `body` succeeded or not.
 func withCluster<T: Sendable>(
-    nodes nodeCount: Int, _ body: @Sendable (ChatCluster) async throws -> T
+    nodes nodeCount: Int, configure: (inout KafkaRelayConfiguration) -> Void = { _ in },
+    _ body: @Sendable (ChatCluster) async throws -> T
 ) async throws -> T {
     let broker = try await TansuBroker.start()
     defer { broker.stop() }
@@ -72,7 +78,7 @@ func withCluster<T: Sendable>(
     var nodes: [ChatNode] = []
     do {
         for index in 1...nodeCount {
-            nodes.append(try await ChatNode.start(id: "node-\(index)", broker: broker, jwt: jwt))
+            nodes.append(try await ChatNode.start(id: "node-\(index)", broker: broker, jwt: jwt, configure: configure))
         }
         let result = try await body(ChatCluster(broker: broker, jwt: jwt, nodes: nodes))
         for node in nodes { await node.stop() }

@@ -53,6 +53,28 @@ struct ConsumerStateMachine {
         }
     }
 
+    /// What the poll thread does about a fatal error.
+    enum FatalAction {
+        /// Fail `start` (still joining) with the error; the consumer closes.
+        case failStart(CheckedContinuation<Void, any Error>)
+        /// The consumer closes (it was running, or is closing anyway).
+        case close
+    }
+
+    /// librdkafka raised a fatal error: the consumer never works again, so the poll thread closes it.
+    mutating func fatalError() -> FatalAction {
+        switch state {
+        case .joining(_, let ready):
+            state = .closing(closed: nil)
+            return .failStart(ready)
+        case .idle, .running:
+            state = .closing(closed: nil)
+            return .close
+        case .closing, .closed:
+            return .close
+        }
+    }
+
     /// What `shutdown` must do.
     enum ShutdownAction {
         /// Wait: the poll thread resumes `closed` once the handle is gone; fail `pendingStart` first if set.
