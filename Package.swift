@@ -153,6 +153,9 @@ let accountTargets: [Target] = [
         dependencies: [
             "ParleyApp",
             "ParleyAccounts",
+            "ParleyClient",
+            "ParleyCodec",
+            "ParleyTesting",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ],

@@ -54,6 +54,9 @@ public enum ParleyServe {
         let host = configuration.host
         var listeners = ServeListeners()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // `/ready` checks what the role runs: the relay (chat), the database (account API).
+        var relayChecks: [ReadinessCheck] = []
+        var gauges: RelayGauges?
 
         // Chat first: a relay that cannot start (Kafka unreachable) must stop start-up before anything listens.
         if configuration.role.runsChat {
@@ -68,29 +71,37 @@ public enum ParleyServe {
             listeners.stompPort = ports.tcp
             logger.info("chat listening on ws://\(host):\(ports.webSocket ?? 0)/ws/chat and stomp://\(host):\(ports.tcp ?? 0)")
             services.append(.init(service: StartedChatServer(server: chat)))
+            relayChecks.append(.relay(relay))
+            gauges = RelayGauges(relay: relay)
         }
+        let refreshGauges: @Sendable () -> Void = { [gauges] in gauges?.update() }
 
         // HTTP listeners report their ports asynchronously; `onListening` waits for all of them.
         let (bound, boundContinuation) = AsyncStream.makeStream(of: BoundHTTPListener.self)
         var httpListeners = 0
+        var databaseChecks: [ReadinessCheck] = []
         if configuration.role.runsAccountAPI {
             let store = try SQLiteAccountStore(dataDirectory: configuration.dataDirectory)
+            databaseChecks.append(.database(store))
             let application = try await buildAccountApplication(
                 store: store, jwt: jwt,
                 configuration: AccountServerConfiguration(
                     host: host, port: configuration.accountPort, bcryptCost: configuration.bcryptCost),
                 logger: logger,
+                readinessChecks: relayChecks,
                 onServerRunning: { port in
-                    logger.info("account API listening on http://\(host):\(port) (metrics at /metrics)")
+                    logger.info("account API listening on http://\(host):\(port) (/metrics, /health, /ready)")
                     boundContinuation.yield(.account(port))
                 },
-                additionalRoutes: ServeMetrics.addRoute(to:))
+                additionalRoutes: { ServeMetrics.addRoute(to: $0, beforeEmit: refreshGauges) })
             services.append(.init(service: application))
             httpListeners += 1
         }
         if let metricsPort = configuration.metricsPort {
-            let application = ServeMetrics.application(host: host, port: metricsPort) { port in
-                logger.info("metrics listening on http://\(host):\(port)/metrics")
+            let application = ServeMetrics.application(
+                host: host, port: metricsPort, readiness: relayChecks + databaseChecks, beforeEmit: refreshGauges
+            ) { port in
+                logger.info("metrics listening on http://\(host):\(port)/metrics (and /health, /ready)")
                 boundContinuation.yield(.metrics(port))
             }
             services.append(.init(service: application))
