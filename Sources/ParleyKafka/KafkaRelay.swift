@@ -42,7 +42,7 @@ public final class KafkaRelay: ChatRelay {
         machine = Mutex(
             RelayStateMachine(
                 backoff: RebuildBackoff(initial: configuration.rebuildBackoff, maximum: configuration.rebuildBackoffMax),
-                consumerStuckAfter: configuration.startupTimeout))
+                consumerStuckAfter: configuration.consumerStuckTimeout))
         handoff = ConsumerHandoff(capacity: max(1, configuration.duplicateWindow))
     }
 
@@ -240,9 +240,11 @@ public final class KafkaRelay: ChatRelay {
             }
             rebuilt(.consumer)
             do {
-                try await consumer.start(deliveringTo: sink, timeout: configuration.startupTimeout, groupID: configuration.groupID)
+                // No join deadline: after an outage a join can take about two session timeouts, and giving up
+                // early only starts it over. A consumer that stays without partitions is replaced by the stuck
+                // check (consumerStuckTimeout).
+                try await consumer.start(deliveringTo: sink, timeout: nil, groupID: configuration.groupID)
             } catch {
-                // A failed join is a failed client: the next rebuild (with a longer delay) replaces it.
                 consumerUnusable(generation: plan.generation, reason: "\(error)")
             }
         }

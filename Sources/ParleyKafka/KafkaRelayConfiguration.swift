@@ -32,6 +32,10 @@ public struct KafkaRelayConfiguration: Sendable {
     public var rebuildBackoff: Duration = .milliseconds(250)
     /// Longest delay between attempts to recreate a failed client.
     public var rebuildBackoffMax: Duration = .seconds(30)
+    /// How long the consumer may hold no partitions while the broker answers before the relay counts it as stuck
+    /// and recreates it. Generous: after an outage longer than ``sessionTimeout`` Tansu takes about two session
+    /// timeouts to give the group its partitions back, and a consumer recreated mid-join only starts over.
+    public var consumerStuckTimeout: Duration = .seconds(60)
     /// How often the relay asks the broker for metadata to tell whether it answers (``KafkaRelay/state``).
     public var healthCheckInterval: Duration = .seconds(2)
     /// How long a health-check metadata request may take before the relay counts the broker as not answering.
@@ -63,6 +67,7 @@ public struct KafkaRelayConfiguration: Sendable {
         if rebuildBackoff.milliseconds < 1 || rebuildBackoffMax < rebuildBackoff {
             throw .invalidConfiguration("rebuild backoff must be ≥ 1 ms and ≤ its maximum")
         }
+        if consumerStuckTimeout.milliseconds < 1 { throw .invalidConfiguration("consumer stuck timeout must be ≥ 1 ms") }
         if healthCheckInterval.milliseconds < 10 || healthCheckTimeout.milliseconds < 10 {
             throw .invalidConfiguration("health-check interval and timeout must be ≥ 10 ms")
         }

@@ -7,8 +7,8 @@ import ParleyRelay
 struct ConsumerStateMachine {
     private enum State {
         case idle
-        /// Subscribed; `start` waits for the first partition assignment until `deadline`.
-        case joining(deadline: ContinuousClock.Instant, ready: CheckedContinuation<Void, any Error>)
+        /// Subscribed; `start` waits for the first partition assignment until `deadline` (nil: for as long as it takes).
+        case joining(deadline: ContinuousClock.Instant?, ready: CheckedContinuation<Void, any Error>)
         /// Assigned and delivering.
         case running
         /// Shutdown (or a failed start) asked the poll thread to close the consumer.
@@ -20,7 +20,7 @@ struct ConsumerStateMachine {
     private var state = State.idle
 
     /// Moves to joining; false if the consumer was used before.
-    mutating func beginJoining(deadline: ContinuousClock.Instant, ready: CheckedContinuation<Void, any Error>) -> Bool {
+    mutating func beginJoining(deadline: ContinuousClock.Instant?, ready: CheckedContinuation<Void, any Error>) -> Bool {
         guard case .idle = state else { return false }
         state = .joining(deadline: deadline, ready: ready)
         return true
@@ -43,7 +43,7 @@ struct ConsumerStateMachine {
     /// Called by the poll thread before every poll.
     mutating func beforePoll(now: ContinuousClock.Instant) -> PollDecision {
         switch state {
-        case .joining(let deadline, let ready) where now >= deadline:
+        case .joining(let deadline?, let ready) where now >= deadline:
             state = .closing(closed: nil)
             return .joinTimedOut(ready)
         case .idle, .joining, .running:

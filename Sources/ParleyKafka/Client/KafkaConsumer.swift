@@ -75,8 +75,8 @@ final class KafkaConsumer: Sendable {
     }
 
     /// Subscribes, starts the poll thread and returns once the group assigned partitions (or throws after
-    /// `timeout`).
-    func start(deliveringTo sink: any ChatEventSink, timeout: Duration, groupID: String) async throws {
+    /// `timeout`; nil: waits as long as the join takes, until shutdown).
+    func start(deliveringTo sink: any ChatEventSink, timeout: Duration?, groupID: String) async throws {
         rd_kafka_poll_set_consumer(client.handle)
         let subscription = rd_kafka_topic_partition_list_new(1)
         rd_kafka_topic_partition_list_add(subscription, topic, RD_KAFKA_PARTITION_UA)
@@ -87,7 +87,7 @@ final class KafkaConsumer: Sendable {
             throw KafkaRelayError.topicUnavailable(topic: topic, reason: RdKafkaClient.describe(error))
         }
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
-            let deadline = ContinuousClock.now.advanced(by: timeout)
+            let deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
             guard shared.state.withLock({ $0.beginJoining(deadline: deadline, ready: ready) }) else {
                 ready.resume(throwing: KafkaRelayError.alreadyStarted)
                 return
@@ -122,7 +122,7 @@ final class KafkaConsumer: Sendable {
     private static let batchLimit = 256
 
     /// The poll thread.
-    private func pollUntilClosed(sink: any ChatEventSink, timeout: Duration, groupID: String) {
+    private func pollUntilClosed(sink: any ChatEventSink, timeout: Duration?, groupID: String) {
         var recent = handoff.checkOut()
         var fatal: String?
         var gaps = OffsetGapDetector()
@@ -132,7 +132,7 @@ final class KafkaConsumer: Sendable {
             case .keepPolling:
                 break
             case .joinTimedOut(let ready):
-                ready.resume(throwing: KafkaRelayError.groupJoinTimedOut(groupID: groupID, seconds: timeout.seconds))
+                ready.resume(throwing: KafkaRelayError.groupJoinTimedOut(groupID: groupID, seconds: timeout?.seconds ?? 0))
                 break loop
             case .close:
                 break loop

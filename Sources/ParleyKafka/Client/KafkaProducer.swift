@@ -179,7 +179,7 @@ final class KafkaProducer: Sendable {
             rd_kafka_topic_destroy(topic.pointer)
             client.destroy()
             if !abandoned.isEmpty {
-                logger.warning("Kafka relay shut down with \(abandoned.count) unacknowledged publishes")
+                logger.warning("Kafka producer closed with \(abandoned.count) unacknowledged publishes: \(error)")
                 counters.publishFailures.increment(by: abandoned.count)
             }
             for completion in abandoned { completion(.failure(error)) }
