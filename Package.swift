@@ -71,7 +71,7 @@ let modelTargets: [Target] = [
 let serverCoreTargets: [Target] = [
     .target(name: "ParleyBroker", dependencies: ["ParleyCodec", nio("NIOCore"), metrics], exclude: readme, swiftSettings: strict),
     .target(name: "ParleyChat", dependencies: ["ParleyBroker", "ParleyRelay", nio("NIOCore")], exclude: readme, swiftSettings: strict),
-    .target(name: "ParleyKafka", dependencies: ["CRdKafka", "ParleyRelay", logging], exclude: readme, swiftSettings: strict),
+    .target(name: "ParleyKafka", dependencies: ["CRdKafka", "ParleyRelay", logging, metrics], exclude: readme, swiftSettings: strict),
     .target(
         name: "ParleyAccounts",
         dependencies: ["ParleyAuth", hummingbird, bcrypt, grdb, crypto, logging, nio("NIOCore"), nio("NIOPosix"), serviceLifecycle],
@@ -109,7 +109,7 @@ let serverTargets: [Target] = [
         resources: [.copy("Interop")]),
     tests(
         "ParleyAppTests",
-        ["ParleyAccounts", "ParleyApp", "ParleyClient", "ParleyCodec", serviceLifecycle, unixSignals]),
+        ["ParleyAccounts", "ParleyApp", "ParleyClient", "ParleyCodec", "ParleyTesting", serviceLifecycle, unixSignals]),
 ]
 
 // MARK: - Layer 5: the kit (STOMP client, server profiles, conformance, load)

@@ -21,6 +21,8 @@ public struct ParleyNode: Sendable {
     /// What to run in a `ServiceGroup`: the chat server (stops on graceful shutdown) and the account API
     /// application (binds when run and reports its port to `onAccountAPIListening`).
     public let services: [any Service]
+    /// What this node's readiness depends on: the given checks plus the account store, when it runs.
+    public let readiness: [ReadinessCheck]
 
     /// Builds the servers `role` asks for and starts the chat server, so its ports are known and a relay that
     /// cannot start fails here, before anything else listens.
@@ -30,6 +32,7 @@ public struct ParleyNode: Sendable {
     ///     runs chat, so a relay made inside is made only then).
     ///   - account: Where the account API listens and its bcrypt cost.
     ///   - dataDirectory: Holds the account store's SQLite file.
+    ///   - readinessChecks: What the account API's `/ready` checks besides its database (the chat relay, say).
     ///   - onAccountAPIListening: Receives the account API's bound port once its service runs.
     ///   - additionalRoutes: Operational routes next to the account API (e.g. `/metrics`).
     public static func start(
@@ -39,12 +42,14 @@ public struct ParleyNode: Sendable {
         account: AccountServerConfiguration,
         dataDirectory: String,
         logger: Logger,
+        readinessChecks: [ReadinessCheck] = [],
         onAccountAPIListening: @escaping @Sendable (Int) async -> Void = { _ in },
         additionalRoutes: (Router<BasicRequestContext>) -> Void = { _ in }
     ) async throws -> ParleyNode {
         var chatServer: ChatServer?
         var chatPorts: ChatServerPorts?
         var services: [any Service] = []
+        var readiness = readinessChecks
         if role.runsChat {
             let server = ChatServer(configuration: try chat(JWTStompAuthenticator(service: jwt)), logger: logger)
             chatPorts = try await server.start()
@@ -56,14 +61,15 @@ public struct ParleyNode: Sendable {
                 let store = try SQLiteAccountStore(dataDirectory: dataDirectory)
                 services.append(
                     try await buildAccountApplication(
-                        store: store, jwt: jwt, configuration: account, logger: logger,
+                        store: store, jwt: jwt, configuration: account, logger: logger, readinessChecks: readinessChecks,
                         onServerRunning: onAccountAPIListening, additionalRoutes: additionalRoutes))
+                readiness.append(.database(store))
             } catch {
                 await chatServer?.stop()
                 throw error
             }
         }
-        return ParleyNode(jwt: jwt, chat: chatServer, chatPorts: chatPorts, services: services)
+        return ParleyNode(jwt: jwt, chat: chatServer, chatPorts: chatPorts, services: services, readiness: readiness)
     }
 }
 

@@ -66,22 +66,27 @@ public enum ParleyServe {
         let claim = kafka.map { KafkaNodeClaim(configuration: $0, logger: logger) }
         defer { claim?.release() }
         try await claim?.acquire()
+        let relay = configuration.role.runsChat ? makeRelay(kafka, logger: logger) : nil
+        // `/ready` checks what the role runs: the relay (chat), the database (account API).
+        let relayChecks = relay.map { [ReadinessCheck.relay($0)] } ?? []
+        let gauges = relay.map(RelayGauges.init(relay:))
+        let refreshGauges: @Sendable () -> Void = { gauges?.update() }
         // Chat starts first: a relay that cannot start (Kafka unreachable) must stop start-up before anything listens.
         let node = try await ParleyNode.start(
             role: configuration.role, jwt: jwt,
             chat: { authenticator in
                 ChatServerConfiguration(
                     host: host, wsPort: configuration.chatPort, tcpPort: configuration.stompPort,
-                    broker: configuration.broker, relay: makeRelay(kafka, logger: logger), authenticator: authenticator)
+                    broker: configuration.broker, relay: relay ?? InProcessRelay(), authenticator: authenticator)
             },
             account: AccountServerConfiguration(
                 host: host, port: configuration.accountPort, bcryptCost: configuration.bcryptCost),
-            dataDirectory: configuration.dataDirectory, logger: logger,
+            dataDirectory: configuration.dataDirectory, logger: logger, readinessChecks: relayChecks,
             onAccountAPIListening: { port in
-                logger.info("account API listening on http://\(host):\(port) (metrics at /metrics)")
+                logger.info("account API listening on http://\(host):\(port) (/metrics, /health, /ready)")
                 boundContinuation.yield(.account(port))
             },
-            additionalRoutes: ServeMetrics.addRoute(to:))
+            additionalRoutes: { ServeMetrics.addRoute(to: $0, beforeEmit: refreshGauges) })
         var listeners = ServeListeners()
         if let ports = node.chatPorts {
             listeners.chatPort = ports.webSocket
@@ -91,8 +96,10 @@ public enum ParleyServe {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = node.services.map { .init(service: $0) }
         var httpListeners = configuration.role.runsAccountAPI ? 1 : 0
         if let metricsPort = configuration.metricsPort {
-            let application = ServeMetrics.application(host: host, port: metricsPort) { port in
-                logger.info("metrics listening on http://\(host):\(port)/metrics")
+            let application = ServeMetrics.application(
+                host: host, port: metricsPort, readiness: node.readiness, beforeEmit: refreshGauges
+            ) { port in
+                logger.info("metrics listening on http://\(host):\(port)/metrics (and /health, /ready)")
                 boundContinuation.yield(.metrics(port))
             }
             services.append(.init(service: application))

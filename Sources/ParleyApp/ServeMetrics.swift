@@ -1,6 +1,7 @@
 import Hummingbird
 import Metrics
 import NIOCore
+import ParleyAccounts
 import Prometheus
 import Synchronization
 
@@ -29,21 +30,25 @@ public enum ServeMetrics {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Adds `GET /metrics` to `router`.
-    public static func addRoute(to router: Router<BasicRequestContext>) {
+    /// Adds `GET /metrics` to `router`; `beforeEmit` runs before each scrape (gauges read at scrape time).
+    public static func addRoute(to router: Router<BasicRequestContext>, beforeEmit: @escaping @Sendable () -> Void = {}) {
         router.get("/metrics") { _, _ -> Response in
-            Response(
+            beforeEmit()
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: exposition())))
         }
     }
 
-    /// A tiny HTTP application serving only `/metrics`, for nodes without the account API.
-    static func application(host: String, port: Int, onServerRunning: @escaping @Sendable (Int) async -> Void)
-        -> some ApplicationProtocol
-    {
+    /// A tiny HTTP application serving `/metrics`, `/health` and `/ready` (running `readiness`), for
+    /// `--metrics-port`.
+    static func application(
+        host: String, port: Int, readiness: [ReadinessCheck], beforeEmit: @escaping @Sendable () -> Void,
+        onServerRunning: @escaping @Sendable (Int) async -> Void
+    ) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
-        addRoute(to: router)
+        addRoute(to: router, beforeEmit: beforeEmit)
+        HealthRoutes.register(on: router, readiness: readiness)
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "parley-metrics"),

@@ -27,6 +27,19 @@ public struct KafkaRelayConfiguration: Sendable {
     public var duplicateWindow: Int = 65_536
     /// How long `shutdown` waits for unacknowledged publishes before failing them.
     public var shutdownDrainTimeout: Duration = .seconds(5)
+    /// Delay before recreating a producer or consumer that hit a fatal error; doubles with each consecutive
+    /// attempt (reset once the new client worked), up to ``rebuildBackoffMax``.
+    public var rebuildBackoff: Duration = .milliseconds(250)
+    /// Longest delay between attempts to recreate a failed client.
+    public var rebuildBackoffMax: Duration = .seconds(30)
+    /// How long the consumer may hold no partitions while the broker answers before the relay counts it as stuck
+    /// and recreates it. Generous: after an outage longer than ``sessionTimeout`` Tansu takes about two session
+    /// timeouts to give the group its partitions back, and a consumer recreated mid-join only starts over.
+    public var consumerStuckTimeout: Duration = .seconds(60)
+    /// How often the relay asks the broker for metadata to tell whether it answers (``KafkaRelay/state``).
+    public var healthCheckInterval: Duration = .seconds(2)
+    /// How long a health-check metadata request may take before the relay counts the broker as not answering.
+    public var healthCheckTimeout: Duration = .seconds(3)
     /// Extra librdkafka properties, applied to producer and consumer after Parley's own (so they win).
     public var extraProperties: [String: String] = [:]
 
@@ -51,6 +64,13 @@ public struct KafkaRelayConfiguration: Sendable {
         if duplicateWindow < 1 { throw .invalidConfiguration("duplicate window must be ≥ 1") }
         if messageTimeout.milliseconds < 1 { throw .invalidConfiguration("message timeout must be ≥ 1 ms") }
         if sessionTimeout.milliseconds < 1 { throw .invalidConfiguration("session timeout must be ≥ 1 ms") }
+        if rebuildBackoff.milliseconds < 1 || rebuildBackoffMax < rebuildBackoff {
+            throw .invalidConfiguration("rebuild backoff must be ≥ 1 ms and ≤ its maximum")
+        }
+        if consumerStuckTimeout.milliseconds < 1 { throw .invalidConfiguration("consumer stuck timeout must be ≥ 1 ms") }
+        if healthCheckInterval.milliseconds < 10 || healthCheckTimeout.milliseconds < 10 {
+            throw .invalidConfiguration("health-check interval and timeout must be ≥ 10 ms")
+        }
     }
 
     /// Properties shared by the producer and the consumer.
@@ -75,7 +95,12 @@ public struct KafkaRelayConfiguration: Sendable {
     /// The producer's librdkafka properties, as passed to librdkafka (extra properties included).
     public var producerProperties: [String: String] {
         var properties = commonProperties
-        properties["enable.idempotence"] = "true"
+        // Not idempotent: after in-flight messages time out, librdkafka bumps an idempotent producer's epoch
+        // itself; Tansu then answers every produce with PRODUCER_FENCED and the producer never delivers again
+        // (docs/kafka.md, "Why the producer was fenced"). Without idempotence a retried batch may be stored
+        // twice: the consumer drops it by message id. One request in flight keeps each room's order on retries.
+        properties["enable.idempotence"] = "false"
+        properties["max.in.flight.requests.per.connection"] = "1"
         properties["acks"] = "all"
         properties["linger.ms"] = String(linger.milliseconds)
         properties["message.timeout.ms"] = String(messageTimeout.milliseconds)

@@ -12,6 +12,8 @@ public enum KafkaRelayError: Error, Sendable, Equatable, CustomStringConvertible
     case groupJoinTimedOut(groupID: String, seconds: Double)
     /// `start` was called twice, or after `shutdown`.
     case alreadyStarted
+    /// librdkafka raised a fatal error on the `client` (`producer` or `consumer`); the relay recreates it.
+    case clientFailed(client: String, reason: String)
 
     /// A one-line explanation, including what to do about it.
     public var description: String {
@@ -30,6 +32,8 @@ public enum KafkaRelayError: Error, Sendable, Equatable, CustomStringConvertible
             return "Kafka consumer group \(group) was assigned no partitions within \(seconds) s"
         case .alreadyStarted:
             return "the Kafka relay was already started"
+        case .clientFailed(let client, let reason):
+            return "the Kafka \(client) failed: \(reason)"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// A snapshot of a relay's counters since it was created.
@@ -18,6 +19,11 @@ public struct KafkaRelayMetrics: Sendable, Equatable {
     public var errors: Int
     /// Times a fetch skipped offsets and the consumer sought back to read them (see docs/kafka.md).
     public var gapsRefetched: Int
+    /// Times the producer was recreated after a fatal error (also `parley_relay_rebuilds_total{client="producer"}`).
+    public var producerRebuilds: Int
+    /// Times the consumer was recreated after a fatal error or a stuck group join
+    /// (also `parley_relay_rebuilds_total{client="consumer"}`).
+    public var consumerRebuilds: Int
 }
 
 /// The live counters behind ``KafkaRelayMetrics``; updated from the poll threads without locks.
@@ -30,6 +36,22 @@ final class KafkaRelayCounters: Sendable {
     let malformedRecords = Atomic<Int>(0)
     let errors = Atomic<Int>(0)
     let gapsRefetched = Atomic<Int>(0)
+    let producerRebuilds = Atomic<Int>(0)
+    let consumerRebuilds = Atomic<Int>(0)
+    /// Rebuilds as swift-metrics counters (Prometheus in `parley serve`), by client.
+    let rebuildCounters: [KafkaClientRole: Counter] = [
+        .producer: Counter(label: "parley_relay_rebuilds_total", dimensions: [("client", "producer")]),
+        .consumer: Counter(label: "parley_relay_rebuilds_total", dimensions: [("client", "consumer")]),
+    ]
+
+    /// Counts one rebuild of `role`.
+    func rebuildStarted(_ role: KafkaClientRole) {
+        switch role {
+        case .producer: producerRebuilds.increment()
+        case .consumer: consumerRebuilds.increment()
+        }
+        rebuildCounters[role]?.increment()
+    }
 
     var snapshot: KafkaRelayMetrics {
         KafkaRelayMetrics(
@@ -37,7 +59,8 @@ final class KafkaRelayCounters: Sendable {
             publishFailures: publishFailures.load(ordering: .relaxed), delivered: delivered.load(ordering: .relaxed),
             duplicatesDropped: duplicatesDropped.load(ordering: .relaxed),
             malformedRecords: malformedRecords.load(ordering: .relaxed), errors: errors.load(ordering: .relaxed),
-            gapsRefetched: gapsRefetched.load(ordering: .relaxed))
+            gapsRefetched: gapsRefetched.load(ordering: .relaxed), producerRebuilds: producerRebuilds.load(ordering: .relaxed),
+            consumerRebuilds: consumerRebuilds.load(ordering: .relaxed))
     }
 }
 

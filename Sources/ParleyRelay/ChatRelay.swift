@@ -11,6 +11,9 @@ public protocol ChatRelay: AnyObject, Sendable {
     func publish(_ event: ChatEvent, completion: @escaping @Sendable (Result<Void, any Error>) -> Void)
     /// Stops delivering and releases resources; pending publishes complete (with an error if not acked).
     func shutdown() async
+    /// Whether the relay can relay events now (read synchronously by readiness probes). Defaults to
+    /// ``RelayHealth/ready``.
+    var health: RelayHealth { get }
 }
 
 extension ChatRelay {

@@ -59,7 +59,7 @@ enum KafkaBenchmark {
         let settings = relays[0].configuration
         print("Kafka relay benchmark: librdkafka \(LibrdkafkaVersion.loaded), broker \(options.bootstrap ?? "Tansu (memory) started here"), "
             + "\(options.nodes) node(s), \(options.count) events, rate \(options.rate == 0 ? "unpaced" : "\(options.rate)/s")")
-        let keys = ["acks", "enable.idempotence", "linger.ms", "message.timeout.ms"]
+        let keys = ["acks", "enable.idempotence", "max.in.flight.requests.per.connection", "linger.ms", "message.timeout.ms"]
         let consumerKeys = ["fetch.wait.max.ms", "fetch.min.bytes", "session.timeout.ms", "auto.commit.interval.ms"]
         print("producer: " + keys.map { "\($0)=\(settings.producerProperties[$0] ?? "-")" }.joined(separator: ", "))
         print("consumer: " + consumerKeys.map { "\($0)=\(settings.consumerProperties[$0] ?? "-")" }.joined(separator: ", ")

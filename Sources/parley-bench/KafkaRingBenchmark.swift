@@ -56,7 +56,7 @@ enum KafkaRingBenchmark {
             print("kafka-ring: \(clients) WebSocket clients × \(messages) DMs to the next client, through Kafka (Tansu, memory), "
                 + "\(nodeCount) chat node(s)\(nodeCount > 1 ? " (client i on node i % \(nodeCount): every DM crosses nodes)" : ""), "
                 + "librdkafka \(LibrdkafkaVersion.loaded), \(System.coreCount) cores, server and clients in one process")
-            let producerKeys = ["acks", "enable.idempotence", "linger.ms"]
+            let producerKeys = ["acks", "enable.idempotence", "max.in.flight.requests.per.connection", "linger.ms"]
             let consumerKeys = ["fetch.wait.max.ms", "fetch.min.bytes", "session.timeout.ms"]
             print("  producer " + producerKeys.map { "\($0)=\(settings.producerProperties[$0] ?? "-")" }.joined(separator: ", ")
                 + "; consumer " + consumerKeys.map { "\($0)=\(settings.consumerProperties[$0] ?? "-")" }.joined(separator: ", ")

@@ -15,6 +15,7 @@ let benchmarks: [(name: String, summary: String, run: ([String]) -> Int32)] = [
     ("login", "bcrypt verify/s and HTTP logins/s at bcrypt cost 10", AuthBenchmark.runLogin),
     ("kafka", "Kafka relay publish → deliver throughput and latency through Tansu (no chat server)", KafkaBenchmark.run),
     ("kafka-ring", "100×100 WebSocket DM ring through Kafka on 1 and 2 chat nodes (target < 0.25 s), p50/p99", KafkaRingBenchmark.run),
+    ("kafka-outage", "time until the Kafka relay relays again after the broker was frozen for --pause seconds", KafkaOutageBenchmark.run),
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

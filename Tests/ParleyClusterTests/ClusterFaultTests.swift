@@ -122,3 +122,62 @@ extension KafkaClusterTests {
         }
     }
 }
+
+extension KafkaClusterTests {
+    /// Issue 12 through STOMP, with a 2 s message timeout: the broker frozen for 6 s, a receipted SEND gets
+    /// ERROR "… did not acknowledge it within 2000 ms" and both nodes report themselves not ready; after SIGCONT,
+    /// without restarting anything, a new session's SEND on node 1 is receipted and reaches bob on node 2, and
+    /// both relays are `running` again.
+    @Test func sendsFailDuringALongBrokerFreezeAndBothNodesRelayAgainAfterIt() async throws {
+        try await withCluster(nodes: 2, configure: { configuration in
+            configuration.messageTimeout = .seconds(2)
+            configuration.healthCheckInterval = .milliseconds(250)
+            configuration.healthCheckTimeout = .milliseconds(500)
+        }) { cluster in
+            let bob = try await cluster.client("bob", on: cluster.nodes[1])
+            let inbox = try await bob.inbox()
+            let alice = try await cluster.client("alice", on: cluster.nodes[0])
+            try await alice.sendChat(room: "dm", to: "bob", content: "before")
+            #expect(await inbox.waitFor(1))
+
+            let pausedAt = ContinuousClock.now
+            #expect(cluster.broker.pause(), "Tansu did not stop on SIGSTOP")
+            do {
+                try await alice.sendChat(room: "dm", to: "bob", content: "during")
+                Issue.record("a SEND was receipted while the broker was frozen")
+            } catch let error as StompClientError {
+                #expect(error.errorFrame?.headers["message"]?.contains("did not acknowledge it within 2000 ms") == true, "\(error)")
+            }
+            let notReady = try await eventually(timeout: .seconds(5)) { cluster.nodes.allSatisfy { !$0.relay.health.isReady } }
+            #expect(notReady, "\(cluster.nodes.map { $0.relay.state })")
+            try await Task.sleep(until: pausedAt + .seconds(6))
+            #expect(cluster.broker.resume())
+            let resumed = ContinuousClock.now
+
+            // The node keeps accepting sessions; retry on a fresh one until a SEND is receipted again.
+            var receipted: String?
+            var attempt = 0
+            while receipted == nil, ContinuousClock.now - resumed < .seconds(20) {
+                attempt += 1
+                let retry = try await cluster.client("alice", on: cluster.nodes[0], receiptTimeout: .seconds(5))
+                do {
+                    try await retry.sendChat(room: "dm", to: "bob", content: "after-\(attempt)")
+                    receipted = "after-\(attempt)"
+                } catch {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                await retry.close()
+            }
+            let recovery = ContinuousClock.now - resumed
+            let content = try #require(receipted, "no SEND was receipted within 20 s of the broker resuming")
+            let arrived = try await eventually(timeout: .seconds(10)) { inbox.events.values.contains { $0.content == content } }
+            #expect(arrived, "bob on node 2 did not get the DM receipted after the freeze")
+            let contents = try await inbox.settled().map(\.content)
+            #expect(contents.filter { $0 == content }.count == 1, "\(contents)")
+            let running = try await eventually(timeout: .seconds(15)) { cluster.nodes.allSatisfy { $0.relay.state == .running } }
+            #expect(running, "\(cluster.nodes.map { $0.relay.state })")
+            print("STOMP through a 6 s broker freeze (message timeout 2 s): receipted again \(recovery) after resume")
+            await bob.close()
+        }
+    }
+}

@@ -40,9 +40,14 @@ struct ChatNode: Sendable {
 /// Starts a chat node per id on `broker` (each returns once its relay is assigned), all with ParleyTesting's
 /// shared secret, runs `body`, then stops them whether `body` succeeded or not.
 func withChatNodes<T>(
-    _ ids: [String], on broker: TansuBroker, _ body: ([ChatNode]) async throws -> T
+    _ ids: [String], on broker: TansuBroker, configure: (inout KafkaRelayConfiguration) -> Void = { _ in },
+    _ body: ([ChatNode]) async throws -> T
 ) async throws -> T {
-    let relays = ids.map { KafkaRelay(configuration: ChatNode.relayConfiguration(broker: broker, nodeID: $0)) }
+    let relays = ids.map { id in
+        var configuration = ChatNode.relayConfiguration(broker: broker, nodeID: id)
+        configure(&configuration)
+        return KafkaRelay(configuration: configuration)
+    }
     return try await withParleyServers(relays.map { ParleyTestServer.Options(role: .chat, relay: $0) }) { servers in
         try await body(zip(relays, servers).map { ChatNode(id: $0.configuration.nodeID, relay: $0, server: $1) })
     }
@@ -63,14 +68,15 @@ struct ChatCluster: Sendable {
     }
 }
 
-/// Starts Tansu and `nodeCount` chat nodes (`node-1`, `node-2`, …), runs `body`, then stops every node and the
-/// broker whether `body` succeeded or not.
+/// Starts Tansu and `nodeCount` chat nodes (`node-1`, `node-2`, …; relay settings adjusted by `configure`), runs
+/// `body`, then stops every node and the broker whether `body` succeeded or not.
 func withCluster<T: Sendable>(
-    nodes nodeCount: Int, _ body: @Sendable (ChatCluster) async throws -> T
+    nodes nodeCount: Int, configure: (inout KafkaRelayConfiguration) -> Void = { _ in },
+    _ body: @Sendable (ChatCluster) async throws -> T
 ) async throws -> T {
     let broker = try await TansuBroker.start()
     defer { broker.stop() }
-    return try await withChatNodes((1...nodeCount).map { "node-\($0)" }, on: broker) { nodes in
+    return try await withChatNodes((1...nodeCount).map { "node-\($0)" }, on: broker, configure: configure) { nodes in
         do {
             return try await body(ChatCluster(broker: broker, nodes: nodes))
         } catch {

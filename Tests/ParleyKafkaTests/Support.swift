@@ -55,3 +55,47 @@ func publish(_ event: ChatEvent, through relay: KafkaRelay, into outcomes: Recor
         }
     }
 }
+
+/// Settings for outage tests: a 2 s message timeout (a pause of a few seconds outlasts it), a broker probe every
+/// 250 ms that gives up after 500 ms, and a short rebuild backoff.
+func outageConfiguration(_ broker: TansuBroker, node: String) -> KafkaRelayConfiguration {
+    var configuration = testConfiguration(broker, node: node)
+    configuration.messageTimeout = .seconds(2)
+    configuration.healthCheckInterval = .milliseconds(250)
+    configuration.healthCheckTimeout = .milliseconds(500)
+    configuration.rebuildBackoff = .milliseconds(100)
+    return configuration
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        if ContinuousClock.now > deadline { return false }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return true
+}
+
+/// Publishes a fresh event every 100 ms until one is acknowledged; returns how long that took from now, or nil
+/// after `timeout`.
+func timeUntilAPublishSucceeds(through relay: KafkaRelay, timeout: Duration) async -> Duration? {
+    let started = ContinuousClock.now
+    var index = 0
+    while ContinuousClock.now - started < timeout {
+        index += 1
+        do {
+            try await relay.publish(makeEvent(index, prefix: "probe"))
+            return ContinuousClock.now - started
+        } catch {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+    return nil
+}
+
+/// Whether every id in `ids` reached `sink` (waits up to `timeout`).
+func arrived(_ ids: [String], at sink: RecordingSink, timeout: Duration = .seconds(10)) async -> Bool {
+    let wanted = Set(ids)
+    return await eventually(timeout: timeout) { wanted.isSubset(of: Set(sink.events.values.map(\.messageId))) }
+}

@@ -26,6 +26,8 @@ public struct AccountServerConfiguration: Sendable, Hashable {
 
 /// Builds the Hummingbird application serving the account API.
 ///
+/// Besides the API it serves `GET /health` and `GET /ready` (``HealthRoutes``): readiness checks the store
+/// (``ReadinessCheck/database(_:)``) and `readinessChecks` (e.g. the chat relay when the same process runs chat).
 /// `onServerRunning` receives the bound port (useful with port 0); `additionalRoutes` lets the host process add
 /// operational routes (e.g. `/metrics`) next to the API. The application is a `Service`: run it in a
 /// `ServiceGroup` (as `parley serve` does) or with ``RunningAccountServer``.
@@ -34,6 +36,7 @@ public func buildAccountApplication(
     jwt: JWTService,
     configuration: AccountServerConfiguration,
     logger: Logger = Logger(label: "parley.accounts"),
+    readinessChecks: [ReadinessCheck] = [],
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
     additionalRoutes: (Router<BasicRequestContext>) -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
@@ -41,6 +44,7 @@ public func buildAccountApplication(
         store: store, jwt: jwt, hasher: PasswordHasher(cost: configuration.bcryptCost), configuration: configuration.api)
     let router = Router(context: BasicRequestContext.self)
     api.register(on: router)
+    HealthRoutes.register(on: router, readiness: [.database(store)] + readinessChecks)
     additionalRoutes(router)
     return Application(
         router: router,

@@ -31,6 +31,10 @@ public protocol AccountStore: Sendable {
     /// Revokes every active refresh token of the account; returns how many.
     @discardableResult
     func revokeRefreshTokens(accountId: Int64) async throws -> Int
+
+    /// Runs a trivial query on the accounts table: throws ``AccountStoreError/unavailable(_:)`` when the store
+    /// cannot answer it (readiness probes, `/ready`).
+    func checkAvailable() async throws
 }
 
 /// A refresh token as stored: only its SHA-256, never the token.
@@ -85,4 +89,6 @@ public enum RefreshRotationOutcome: Sendable, Hashable {
 public enum AccountStoreError: Error, Sendable, Hashable {
     /// The loginId is already taken.
     case duplicateLoginId
+    /// The store could not run a query; the text says why (no SQL, no data).
+    case unavailable(String)
 }

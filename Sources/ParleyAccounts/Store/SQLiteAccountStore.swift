@@ -69,6 +69,18 @@ public final class SQLiteAccountStore: AccountStore {
         try await pool.read { db in try Self.migrator.appliedIdentifiers(db).sorted() }
     }
 
+    /// Reads the accounts table (`SELECT 1 FROM account LIMIT 1`): a missing or unreadable table, a broken file or
+    /// a closed pool throws ``AccountStoreError/unavailable(_:)``.
+    public func checkAvailable() async throws {
+        do {
+            _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1 FROM account LIMIT 1") }
+        } catch let error as DatabaseError {
+            throw AccountStoreError.unavailable("SQLite error \(error.resultCode.rawValue): \(error.message ?? "\(error.resultCode)")")
+        } catch {
+            throw AccountStoreError.unavailable("\(error)")
+        }
+    }
+
     /// The SQLite journal mode in force (`wal`).
     public func journalMode() async throws -> String {
         try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }

@@ -7,8 +7,8 @@ import ParleyRelay
 struct ConsumerStateMachine {
     private enum State {
         case idle
-        /// Subscribed; `start` waits for the first partition assignment until `deadline`.
-        case joining(deadline: ContinuousClock.Instant, ready: CheckedContinuation<Void, any Error>)
+        /// Subscribed; `start` waits for the first partition assignment until `deadline` (nil: for as long as it takes).
+        case joining(deadline: ContinuousClock.Instant?, ready: CheckedContinuation<Void, any Error>)
         /// Assigned and delivering.
         case running
         /// Shutdown (or a failed start) asked the poll thread to close the consumer.
@@ -20,7 +20,7 @@ struct ConsumerStateMachine {
     private var state = State.idle
 
     /// Moves to joining; false if the consumer was used before.
-    mutating func beginJoining(deadline: ContinuousClock.Instant, ready: CheckedContinuation<Void, any Error>) -> Bool {
+    mutating func beginJoining(deadline: ContinuousClock.Instant?, ready: CheckedContinuation<Void, any Error>) -> Bool {
         guard case .idle = state else { return false }
         state = .joining(deadline: deadline, ready: ready)
         return true
@@ -43,11 +43,33 @@ struct ConsumerStateMachine {
     /// Called by the poll thread before every poll.
     mutating func beforePoll(now: ContinuousClock.Instant) -> PollDecision {
         switch state {
-        case .joining(let deadline, let ready) where now >= deadline:
+        case .joining(let deadline?, let ready) where now >= deadline:
             state = .closing(closed: nil)
             return .joinTimedOut(ready)
         case .idle, .joining, .running:
             return .keepPolling
+        case .closing, .closed:
+            return .close
+        }
+    }
+
+    /// What the poll thread does about a fatal error.
+    enum FatalAction {
+        /// Fail `start` (still joining) with the error; the consumer closes.
+        case failStart(CheckedContinuation<Void, any Error>)
+        /// The consumer closes (it was running, or is closing anyway).
+        case close
+    }
+
+    /// librdkafka raised a fatal error: the consumer never works again, so the poll thread closes it.
+    mutating func fatalError() -> FatalAction {
+        switch state {
+        case .joining(_, let ready):
+            state = .closing(closed: nil)
+            return .failStart(ready)
+        case .idle, .running:
+            state = .closing(closed: nil)
+            return .close
         case .closing, .closed:
             return .close
         }

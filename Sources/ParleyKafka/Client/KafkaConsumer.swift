@@ -8,12 +8,14 @@ import Synchronization
 ///
 /// A dedicated thread polls librdkafka, drops redelivered duplicates, hands events to the sink and only then
 /// stores the offset; librdkafka commits stored offsets in the background and on close, so a restarted node
-/// resumes where it stopped.
+/// resumes where it stopped. On a fatal error the poll thread closes the consumer, then reports it through
+/// `unusable` so that the relay creates a new one.
 final class KafkaConsumer: Sendable {
     private let client: RdKafkaClient
     private let shared: Shared
     private let topic: String
-    private let duplicateWindow: Int
+    private let handoff: ConsumerHandoff
+    private let unusable: @Sendable (String) -> Void
 
     /// What the poll thread and the rebalance callback share.
     private final class Shared: Sendable {
@@ -27,39 +29,54 @@ final class KafkaConsumer: Sendable {
         let assignmentGeneration = Atomic<Int>(0)
         /// Where each newly assigned partition starts, for the gap detector (written by the rebalance callback).
         let startOffsets = Mutex<[Int32: Int64]>([:])
+        /// Told whether the consumer holds partitions after every assignment change.
+        let assignmentChanged: @Sendable (Bool) -> Void
+        /// What the consumer this one replaces left behind.
+        let handoff: ConsumerHandoff
 
         init(
             counters: KafkaRelayCounters, logger: Logger, limiter: LogRateLimiter,
-            events: AsyncStream<KafkaRelayEvent>.Continuation, lookupTimeoutMilliseconds: Int32
+            events: AsyncStream<KafkaRelayEvent>.Continuation, lookupTimeoutMilliseconds: Int32,
+            assignmentChanged: @escaping @Sendable (Bool) -> Void, handoff: ConsumerHandoff
         ) {
             self.counters = counters
             self.logger = logger
             self.limiter = limiter
             self.events = events
             self.lookupTimeoutMilliseconds = lookupTimeoutMilliseconds
+            self.assignmentChanged = assignmentChanged
+            self.handoff = handoff
         }
     }
 
-    /// Creates the consumer handle; nothing is sent before ``start(deliveringTo:timeout:)``.
+    /// Creates the consumer handle; nothing is sent before ``start(deliveringTo:timeout:groupID:)``.
+    ///
+    /// `handoff` carries the duplicate window and positions between this consumer and the one that replaces it
+    /// (see ``ConsumerHandoff``); `assignmentChanged` is
+    /// told whether partitions are held after each rebalance; `unusable` runs once, after the consumer closed
+    /// itself on a fatal error.
     init(
         configuration: KafkaRelayConfiguration, counters: KafkaRelayCounters, logger: Logger, limiter: LogRateLimiter,
-        events: AsyncStream<KafkaRelayEvent>.Continuation
+        events: AsyncStream<KafkaRelayEvent>.Continuation, handoff: ConsumerHandoff,
+        assignmentChanged: @escaping @Sendable (Bool) -> Void = { _ in }, unusable: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(KafkaRelayError) {
         let shared = Shared(
             counters: counters, logger: logger, limiter: limiter, events: events,
-            lookupTimeoutMilliseconds: Int32(clamping: configuration.startupTimeout.milliseconds))
+            lookupTimeoutMilliseconds: Int32(clamping: configuration.startupTimeout.milliseconds),
+            assignmentChanged: assignmentChanged, handoff: handoff)
         let context = RdKafkaCallbackContext(logger: logger, limiter: limiter) { handle, error, partitions in
             Self.rebalance(handle: handle, error: error, partitions: partitions, shared: shared)
         }
         client = try RdKafkaClient(kind: .consumer, properties: configuration.consumerProperties, context: context)
         self.shared = shared
         self.topic = configuration.topic
-        self.duplicateWindow = configuration.duplicateWindow
+        self.handoff = handoff
+        self.unusable = unusable
     }
 
     /// Subscribes, starts the poll thread and returns once the group assigned partitions (or throws after
-    /// `timeout`).
-    func start(deliveringTo sink: any ChatEventSink, timeout: Duration, groupID: String) async throws {
+    /// `timeout`; nil: waits as long as the join takes, until shutdown).
+    func start(deliveringTo sink: any ChatEventSink, timeout: Duration?, groupID: String) async throws {
         rd_kafka_poll_set_consumer(client.handle)
         let subscription = rd_kafka_topic_partition_list_new(1)
         rd_kafka_topic_partition_list_add(subscription, topic, RD_KAFKA_PARTITION_UA)
@@ -70,7 +87,7 @@ final class KafkaConsumer: Sendable {
             throw KafkaRelayError.topicUnavailable(topic: topic, reason: RdKafkaClient.describe(error))
         }
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
-            let deadline = ContinuousClock.now.advanced(by: timeout)
+            let deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
             guard shared.state.withLock({ $0.beginJoining(deadline: deadline, ready: ready) }) else {
                 ready.resume(throwing: KafkaRelayError.alreadyStarted)
                 return
@@ -81,6 +98,12 @@ final class KafkaConsumer: Sendable {
             thread.name = "kafka-consumer"
             thread.start()
         }
+    }
+
+    /// Raises a fabricated fatal error (`rd_kafka_test_fatal_error`, librdkafka's hook for testing exactly
+    /// this path); the poll thread then closes the consumer and reports it unusable like after a real one.
+    func raiseFatalErrorForTesting(_ reason: String) {
+        _ = rd_kafka_test_fatal_error(client.handle, RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID, reason)
     }
 
     /// Leaves the group (committing stored offsets) and destroys the handle.
@@ -99,8 +122,9 @@ final class KafkaConsumer: Sendable {
     private static let batchLimit = 256
 
     /// The poll thread.
-    private func pollUntilClosed(sink: any ChatEventSink, timeout: Duration, groupID: String) {
-        var recent = RecentMessageIDs(capacity: duplicateWindow)
+    private func pollUntilClosed(sink: any ChatEventSink, timeout: Duration?, groupID: String) {
+        var recent = handoff.checkOut()
+        var fatal: String?
         var gaps = OffsetGapDetector()
         var generation = shared.assignmentGeneration.load(ordering: .acquiring)
         loop: while true {
@@ -108,7 +132,7 @@ final class KafkaConsumer: Sendable {
             case .keepPolling:
                 break
             case .joinTimedOut(let ready):
-                ready.resume(throwing: KafkaRelayError.groupJoinTimedOut(groupID: groupID, seconds: timeout.seconds))
+                ready.resume(throwing: KafkaRelayError.groupJoinTimedOut(groupID: groupID, seconds: timeout?.seconds ?? 0))
                 break loop
             case .close:
                 break loop
@@ -133,6 +157,13 @@ final class KafkaConsumer: Sendable {
                 }
                 guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
                     reportError(message)
+                    if fatal == nil, let reason = client.fatalError() ?? (record.err == RD_KAFKA_RESP_ERR__FATAL ? "fatal error" : nil) {
+                        fatal = reason
+                        shared.logger.error("Kafka consumer fatal error: \(reason); closing it")
+                        if case .failStart(let ready) = shared.state.withLock({ $0.fatalError() }) {
+                            ready.resume(throwing: KafkaRelayError.clientFailed(client: "consumer", reason: reason))
+                        }
+                    }
                     continue
                 }
                 if refetching.contains(record.partition) { continue }
@@ -155,11 +186,30 @@ final class KafkaConsumer: Sendable {
                 rd_kafka_message_destroy(message)
             }
         }
-        // Commit what the sink got, then leave the group so a restart rejoins without waiting for the session.
-        _ = rd_kafka_commit(client.handle, nil, 0)
-        _ = rd_kafka_consumer_close(client.handle)
-        client.destroy()
+        handoff.checkIn(recent, positions: positions())
+        if fatal == nil {
+            // Commit what the sink got, then leave the group so a restart rejoins without waiting for the session.
+            _ = rd_kafka_commit(client.handle, nil, 0)
+            _ = rd_kafka_consumer_close(client.handle)
+        }
+        client.destroy(afterFatalError: fatal != nil)
+        shared.assignmentChanged(false)
         shared.state.withLock { $0.didClose() }?.resume()
+        // Reported only once the handle is gone, so that its replacement never shares the group with it.
+        if let fatal { unusable(fatal) }
+    }
+
+    /// The next offset to read of each assigned partition (everything before it was handed to the sink).
+    private func positions() -> [Int32: Int64] {
+        var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(client.handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return [:] }
+        defer { rd_kafka_topic_partition_list_destroy(assignment) }
+        guard rd_kafka_position(client.handle, assignment) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        var positions: [Int32: Int64] = [:]
+        for index in 0..<Int(assignment.pointee.cnt) where assignment.pointee.elems[index].offset >= 0 {
+            positions[assignment.pointee.elems[index].partition] = assignment.pointee.elems[index].offset
+        }
+        return positions
     }
 
     /// A fetch skipped offsets (seen with Tansu 0.6 while tailing under concurrent producers): seek back so
@@ -222,8 +272,9 @@ final class KafkaConsumer: Sendable {
     }
 
     /// Applies (or removes) an assignment. New partitions start at the group's committed offset; partitions the
-    /// group never committed start at their end, and that position is stored at once, so that after any later
-    /// rebalance (e.g. the broker paused past the session timeout) nothing published since is skipped.
+    /// group never committed start where a replaced consumer of this relay stopped, else at their end, and that
+    /// position is stored at once, so that after any later rebalance (e.g. the broker paused past the session
+    /// timeout) or rebuild nothing published since is skipped.
     private static func rebalance(
         handle: OpaquePointer, error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
         shared: Shared
@@ -253,6 +304,7 @@ final class KafkaConsumer: Sendable {
             shared.startOffsets.withLock { $0 = starts }
             shared.assignmentGeneration.add(1, ordering: .releasing)
             shared.events.yield(.partitionsAssigned(ids))
+            shared.assignmentChanged(holdsPartitions(handle))
             shared.state.withLock { $0.partitionsAssigned() }?.resume()
         default:
             if cooperative {
@@ -264,10 +316,20 @@ final class KafkaConsumer: Sendable {
             shared.startOffsets.withLock { $0 = [:] }
             shared.assignmentGeneration.add(1, ordering: .releasing)
             shared.events.yield(.partitionsRevoked(ids))
+            shared.assignmentChanged(holdsPartitions(handle))
         }
     }
 
-    /// Fills in each partition's start offset; returns the partitions that had none committed (caller destroys).
+    /// Whether the consumer's current assignment is non-empty.
+    private static func holdsPartitions(_ handle: OpaquePointer) -> Bool {
+        var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return false }
+        defer { rd_kafka_topic_partition_list_destroy(assignment) }
+        return assignment.pointee.cnt > 0
+    }
+
+    /// Fills in each partition's start offset; returns the partitions that had none committed (caller destroys):
+    /// they start at the handed-over position, else at their high watermark.
     private static func resolveStartOffsets(
         handle: OpaquePointer, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, shared: Shared
     ) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t>? {
@@ -282,6 +344,12 @@ final class KafkaConsumer: Sendable {
         for index in 0..<Int(partitions.pointee.cnt) {
             let partition = partitions.pointee.elems[index]
             guard partition.offset < 0 else { continue }
+            if let position = shared.handoff.position(of: partition.partition) {
+                partitions.pointee.elems[index].offset = position
+                if fresh == nil { fresh = rd_kafka_topic_partition_list_new(partitions.pointee.cnt) }
+                rd_kafka_topic_partition_list_add(fresh, partition.topic, partition.partition).pointee.offset = position
+                continue
+            }
             var low: Int64 = 0
             var high: Int64 = 0
             let lookup = rd_kafka_query_watermark_offsets(

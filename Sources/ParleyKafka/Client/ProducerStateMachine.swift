@@ -12,7 +12,7 @@ struct ProducerStateMachine {
         /// Accepting publishes.
         case running
         /// `shutdown` called: no new publishes; waiting for pending reports until `deadline`.
-        case draining(deadline: ContinuousClock.Instant, finished: CheckedContinuation<Void, Never>)
+        case draining(deadline: ContinuousClock.Instant, abandonWith: ChatRelayError, finished: CheckedContinuation<Void, Never>)
         /// The poll thread stopped and the handle is gone.
         case finished
     }
@@ -51,11 +51,14 @@ struct ProducerStateMachine {
         pending.removeValue(forKey: id)
     }
 
-    /// Starts shutdown; returns false (and the caller resumes at once) when already finished.
-    mutating func beginDrain(deadline: ContinuousClock.Instant, finished: CheckedContinuation<Void, Never>) -> Bool {
+    /// Starts shutdown: publishes still pending at `deadline` fail with `abandonWith`. Returns false (and the
+    /// caller resumes at once) when already draining or finished.
+    mutating func beginDrain(
+        deadline: ContinuousClock.Instant, abandonWith: ChatRelayError, finished: CheckedContinuation<Void, Never>
+    ) -> Bool {
         switch state {
         case .running:
-            state = .draining(deadline: deadline, finished: finished)
+            state = .draining(deadline: deadline, abandonWith: abandonWith, finished: finished)
             return true
         case .draining, .finished:
             return false
@@ -65,17 +68,17 @@ struct ProducerStateMachine {
     /// What the poll thread does after each poll.
     enum PollDecision {
         case keepPolling
-        /// Stop: fail `abandoned` publishes, destroy the handle, then resume `finished`.
-        case stop(abandoned: [Completion], finished: CheckedContinuation<Void, Never>)
+        /// Stop: fail `abandoned` publishes with `error`, destroy the handle, then resume `finished`.
+        case stop(abandoned: [Completion], error: ChatRelayError, finished: CheckedContinuation<Void, Never>)
     }
 
     /// Decides whether the poll thread may stop: when draining and nothing is pending or the deadline passed.
     mutating func afterPoll(now: ContinuousClock.Instant) -> PollDecision {
-        guard case .draining(let deadline, let finished) = state else { return .keepPolling }
+        guard case .draining(let deadline, let error, let finished) = state else { return .keepPolling }
         guard pending.isEmpty || now >= deadline else { return .keepPolling }
         let abandoned = Array(pending.values)
         pending.removeAll()
         state = .finished
-        return .stop(abandoned: abandoned, finished: finished)
+        return .stop(abandoned: abandoned, error: error, finished: finished)
     }
 }

@@ -159,9 +159,25 @@ final class RdKafkaClient: @unchecked Sendable {
         }
     }
 
+    /// librdkafka's fatal error on this handle (`rd_kafka_fatal_error`), nil while there is none. A client with a
+    /// fatal error never works again: it must be destroyed and recreated.
+    func fatalError() -> String? {
+        var text = [CChar](repeating: 0, count: 512)
+        guard rd_kafka_fatal_error(handle, &text, text.count) != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return Self.text(text)
+    }
+
     /// Destroys the handle; joins librdkafka's threads. Call once, after polling stopped.
-    func destroy() {
-        rd_kafka_destroy(handle)
+    ///
+    /// `afterFatalError`: a consumer with a fatal error cannot close (`rd_kafka_consumer_close` returns at once
+    /// and a plain `rd_kafka_destroy` then waits forever for its group to terminate); librdkafka tears it down
+    /// without leaving the group instead (`RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE`).
+    func destroy(afterFatalError: Bool = false) {
+        if afterFatalError {
+            rd_kafka_destroy_flags(handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+        } else {
+            rd_kafka_destroy(handle)
+        }
     }
 
     /// The NUL-terminated text librdkafka wrote into `buffer`.
