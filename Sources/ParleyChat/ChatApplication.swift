@@ -102,6 +102,11 @@ final class DirectMessageOrigins: Sendable {
     }
 
     /// The origin of `messageId`, forgotten as it is read (each event comes back once per node).
+    func take(_ messageId: String) -> BrokerSessionID? {
+        sessions.withLock { $0.removeValue(forKey: messageId) }
+    }
+
+    /// ``take(_:)`` for a batch, under one lock.
     func take(_ messageIds: [String]) -> [BrokerSessionID?] {
         sessions.withLock { sessions in messageIds.map { sessions.removeValue(forKey: $0) } }
     }
@@ -131,14 +136,8 @@ struct ChatFanOut: ChatEventSink {
     func deliver(_ event: ChatEvent) {
         guard retries.isFirst(event) else { return }
         broker.statistics.eventsDelivered.add(1)
-        let origin = event.receiverId == nil ? nil : origins.take([event.messageId])[0]
-        let targets = Self.targets(of: event, origin: origin)
-        let message = Self.message(of: event)
-        if targets.count == 1 {
-            broker.deliver(message, to: targets[0])
-        } else {
-            broker.deliver(contentsOf: targets.map { (message, $0) })
-        }
+        let origin = event.receiverId == nil ? nil : origins.take(event.messageId)
+        broker.deliver(Self.message(of: event), to: Self.targets(of: event, origin: origin))
     }
 
     /// One registry lock for the whole batch (the Kafka consumer hands over whatever it fetched).

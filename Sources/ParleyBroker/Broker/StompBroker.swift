@@ -97,6 +97,17 @@ public final class StompBroker: Sendable {
         dispatch(message, to: subscriptions, redelivered: false)
     }
 
+    /// Delivers `message` to the local sessions of every target (a direct message: the receiver and the sender's
+    /// other sessions), resolved under one lock.
+    public func deliver(_ message: BrokerMessage, to targets: [DeliveryTarget]) {
+        guard targets.count > 1 else {
+            if let target = targets.first { deliver(message, to: target) }
+            return
+        }
+        let subscriptions = registry.withLock { registry in targets.flatMap { registry.subscriptions(for: $0) } }
+        dispatch(message, to: subscriptions, redelivered: false)
+    }
+
     /// Delivers a batch, in order: one registry lock for all, then one task per event loop with everything its
     /// sessions get, instead of a task (and often a wake-up) per message.
     public func deliver(contentsOf batch: [(BrokerMessage, DeliveryTarget)]) {
